@@ -1,0 +1,43 @@
+# Entry points for developers, CI and users. Each target does its own set-up.
+SHELL := /bin/bash
+VENV := .venv
+BIN := $(VENV)/bin
+export PATH := $(CURDIR)/$(BIN):$(PATH)
+export ANSIBLE_COLLECTIONS_PATH := $(CURDIR)/collections
+export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
+PYTEST := $(BIN)/python -m pytest
+
+.PHONY: setup test lint unit integration molecule demo sandbox-up sandbox-down clean
+
+setup:
+	@scripts/setup
+
+test: setup lint unit integration molecule
+
+lint: setup
+	$(BIN)/ruff format --check .
+	$(BIN)/ruff check .
+	$(BIN)/yamllint -s .
+	$(BIN)/ansible-lint -q playbooks roles
+
+unit: setup
+	$(PYTEST) tests/unit -q
+
+integration: setup
+	$(PYTEST) tests/integration -q
+
+molecule: setup
+	@if [ -d molecule/default ]; then $(BIN)/molecule test -s default; else echo "molecule: no scenario yet"; fi
+
+demo: setup
+	@scripts/demo
+
+sandbox-up: setup
+	@scripts/sandbox up
+
+sandbox-down:
+	@scripts/sandbox down
+
+clean:
+	-@scripts/sandbox down
+	rm -rf $(VENV) collections .sandbox .pytest_cache .ruff_cache
