@@ -14,26 +14,23 @@ Facts from hiero-ledger/solo (solo-spec §4.1-4.3): one ConfigMap in the deploym
 
 The document is handled as plain dicts so that fields a newer solo writes survive our writes. solo persists with an
 unconditional merge-patch of the whole blob (hazard H1: concurrent writers lose updates). Here every change is
-``mutate``: read, apply a function to a copy, replace the ConfigMap with the resourceVersion that was read, and on a
-409 read again and re-apply the function, so concurrent steps cannot overwrite each other.
+``mutate`` (over ``_configmap.mutate_configmap``): read, apply a function to a copy, replace the ConfigMap with the
+resourceVersion that was read, and on a 409 read again and re-apply the function, so concurrent steps cannot
+overwrite each other.
 """
 
 from __future__ import annotations
 
 import copy
-import random
-import time
 from collections.abc import Callable, Mapping
 from datetime import datetime, timezone
 from typing import Any
 
-from ansible_collections.hiero.solo.plugins.module_utils._client import (
-    ApiException,
-    Urllib3HTTPError,
-    cluster_error,
-    is_already_exists,
-    is_conflict,
-    is_not_found,
+from ansible_collections.hiero.solo.plugins.module_utils._configmap import (
+    DEFAULT_RETRIES,
+    configmap_parts,
+    mutate_configmap,
+    read_configmap,
 )
 from ansible_collections.hiero.solo.plugins.module_utils._errors import HieroError, InputError
 from ansible_collections.hiero.solo.plugins.module_utils._local_config import (
@@ -94,11 +91,6 @@ VERSION_FIELD_OF = {
 DEFAULT_DNS_BASE_DOMAIN = "cluster.local"
 DEFAULT_DNS_CONSENSUS_NODE_PATTERN = "network-{nodeAlias}-svc.{namespace}.svc"
 DEFAULT_COMMAND = "deployment cluster attach"  # argv._ of the command that creates the remote config
-
-DEFAULT_RETRIES = 20
-BACKOFF_BASE = 0.05
-BACKOFF_MAX = 1.0
-
 
 # ---------------------------------------------------------------------------------------------------------------
 # Text
@@ -501,62 +493,16 @@ def record_command(doc: dict[str, Any], command: str) -> bool:
 # ---------------------------------------------------------------------------------------------------------------
 
 
-def _field(obj: Any, name: str) -> Any:
-    if obj is None:
-        return None
-    if isinstance(obj, Mapping):
-        camel = {"resource_version": "resourceVersion"}.get(name, name)
-        return obj.get(camel, obj.get(name))
-    return getattr(obj, name, None)
-
-
-def _read(core_api: Any, namespace: str) -> tuple[Any, dict[str, Any] | None]:
-    try:
-        config_map = core_api.read_namespaced_config_map(CONFIGMAP_NAME, namespace)
-    except ApiException as exc:
-        if is_not_found(exc):
-            return None, None
-        raise cluster_error(exc, "read", "ConfigMap", namespace, CONFIGMAP_NAME) from exc
-    except (Urllib3HTTPError, OSError) as exc:  # the API server cannot be reached
-        raise cluster_error(exc, "read", "ConfigMap", namespace, CONFIGMAP_NAME) from exc
-    data = _field(config_map, "data") or {}
-    doc = loads(data.get(DATA_KEY), f"ConfigMap {namespace}/{CONFIGMAP_NAME} key {DATA_KEY}")
-    return config_map, doc
+def _source(namespace: str) -> str:
+    return f"ConfigMap {namespace}/{CONFIGMAP_NAME} key {DATA_KEY}"
 
 
 def load(core_api: Any, namespace: str) -> tuple[dict[str, Any] | None, str | None]:
     """(document, resourceVersion) of the remote config in ``namespace``; (None, None) when there is no ConfigMap
     and (None, <rv>) when it exists but is still empty (solo creates it with ``{}`` before filling it)."""
-    config_map, doc = _read(core_api, namespace)
-    return doc, _field(_field(config_map, "metadata"), "resource_version")
-
-
-def _new_body(namespace: str, text: str) -> dict[str, Any]:
-    return {
-        "apiVersion": "v1",
-        "kind": "ConfigMap",
-        "metadata": {"name": CONFIGMAP_NAME, "namespace": namespace, "labels": dict(LABELS)},
-        "data": {DATA_KEY: text},
-    }
-
-
-def _replacement_body(config_map: Any, text: str) -> Any:
-    """The object that was read, with the new text and solo's label; it keeps the resourceVersion that was read."""
-    body = copy.deepcopy(config_map)
-    if isinstance(body, dict):
-        body.setdefault("data", {})
-        body["data"] = {**(body["data"] or {}), DATA_KEY: text}
-        metadata = body.setdefault("metadata", {})
-        metadata["labels"] = {**(metadata.get("labels") or {}), **LABELS}
-        return body
-    body.data = {**(body.data or {}), DATA_KEY: text}
-    body.metadata.labels = {**(body.metadata.labels or {}), **LABELS}
-    return body
-
-
-def _backoff(attempt: int) -> float:
-    # Jitter spreads writers that collided so they do not collide again in lock step.
-    return min(BACKOFF_MAX, BACKOFF_BASE * (2**attempt)) * random.uniform(0.5, 1.5)
+    data, resource_version = configmap_parts(read_configmap(core_api, namespace, CONFIGMAP_NAME))
+    doc = None if data is None else loads(data.get(DATA_KEY), _source(namespace))
+    return doc, resource_version
 
 
 def mutate(
@@ -576,38 +522,24 @@ def mutate(
     the document is read again and ``fn`` applied again, up to ``retries`` more times with jittered backoff, so
     ``fn`` must be a pure function of the document it gets. With ``check_mode`` nothing is written.
     """
-    retries = max(0, retries)
-    for attempt in range(retries + 1):
-        config_map, before = _read(core_api, namespace)
+    # The documents of the latest application of ``fn``: the one returned to the caller.
+    before: dict[str, Any] | None = None
+    after: dict[str, Any] | None = None
+
+    def change(data: dict[str, str] | None) -> dict[str, str] | None:
+        nonlocal before, after
+        before = None if data is None else loads(data.get(DATA_KEY), _source(namespace))
         if before is not None:
-            validate(before)
+            validate(before)  # never rewrite a document this code does not understand
         work = copy.deepcopy(before)
         result = fn(work)
         after = work if result is None else result
         if after is None or after == before:
-            return before, False
+            return None  # compared as documents, so a differently formatted but equal text is not rewritten
         validate(after)
-        if check_mode:
-            return after, True
-        text = dumps(after)
-        action = "create" if config_map is None else "replace"
-        try:
-            if config_map is None:
-                core_api.create_namespaced_config_map(namespace, _new_body(namespace, text))
-            else:
-                core_api.replace_namespaced_config_map(CONFIGMAP_NAME, namespace, _replacement_body(config_map, text))
-        except ApiException as exc:
-            if not (is_conflict(exc) or is_already_exists(exc)):
-                raise cluster_error(exc, action, "ConfigMap", namespace, CONFIGMAP_NAME) from exc
-            if attempt == retries:
-                raise HieroError(
-                    f"cannot {action} ConfigMap {namespace}/{CONFIGMAP_NAME}: it was changed by another writer "
-                    f"{retries + 1} time(s) in a row; gave up",
-                    attempts=retries + 1,
-                ) from exc
-            time.sleep(_backoff(attempt))
-            continue
-        except (Urllib3HTTPError, OSError) as exc:  # the API server cannot be reached
-            raise cluster_error(exc, action, "ConfigMap", namespace, CONFIGMAP_NAME) from exc
-        return after, True
-    raise AssertionError("unreachable")  # the loop returns or raises
+        return {**(data or {}), DATA_KEY: dumps(after)}
+
+    _data, changed = mutate_configmap(
+        core_api, namespace, CONFIGMAP_NAME, change, labels=LABELS, retries=retries, check_mode=check_mode
+    )
+    return (after if changed else before), changed

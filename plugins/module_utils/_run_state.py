@@ -20,7 +20,6 @@ from __future__ import annotations
 import contextlib
 import json
 import math
-import random
 import re
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -32,9 +31,12 @@ from ansible_collections.hiero.solo.plugins.module_utils._client import (
     ApiException,
     Urllib3HTTPError,
     cluster_error,
-    is_already_exists,
-    is_conflict,
     is_not_found,
+)
+from ansible_collections.hiero.solo.plugins.module_utils._configmap import (
+    configmap_parts,
+    mutate_configmap,
+    read_configmap,
 )
 from ansible_collections.hiero.solo.plugins.module_utils._errors import HieroError, InputError, WaitTimeout
 
@@ -279,16 +281,6 @@ def describe_waiting(waiting: Iterable[tuple[str, str]]) -> str:
 # ---------------------------------------------------------------------------------------------- cluster I/O
 
 
-def _configmap_parts(obj: Any) -> tuple[dict | None, str | None]:
-    """(data, resourceVersion) of a V1ConfigMap model or of a raw dict (watch events without a model)."""
-    if obj is None:
-        return None, None
-    if isinstance(obj, Mapping):
-        return dict(obj.get("data") or {}), (obj.get("metadata") or {}).get("resourceVersion")
-    metadata = getattr(obj, "metadata", None)
-    return dict(getattr(obj, "data", None) or {}), getattr(metadata, "resource_version", None)
-
-
 def _namespace_missing(namespace: str) -> HieroError:
     return HieroError(
         f"namespace {namespace} does not exist: the run-state ConfigMap {CONFIGMAP_NAME} lives in the deployment "
@@ -308,18 +300,6 @@ def _check_namespace(core_api: Any, namespace: str) -> None:
         raise cluster_error(exc, "read", "Namespace", None, namespace) from exc
 
 
-def _read_configmap(core_api: Any, namespace: str) -> Any | None:
-    try:
-        return core_api.read_namespaced_config_map(CONFIGMAP_NAME, namespace)
-    except ApiException as exc:
-        if is_not_found(exc):
-            _check_namespace(core_api, namespace)
-            return None
-        raise cluster_error(exc, "read", "ConfigMap", namespace, CONFIGMAP_NAME) from exc
-    except Urllib3HTTPError as exc:
-        raise cluster_error(exc, "read", "ConfigMap", namespace, CONFIGMAP_NAME) from exc
-
-
 def _labels_for(data: Mapping[str, str], existing: Mapping[str, str] | None) -> dict[str, str]:
     labels = dict(existing or {})
     labels[MANAGED_BY_LABEL] = MANAGED_BY
@@ -329,62 +309,21 @@ def _labels_for(data: Mapping[str, str], existing: Mapping[str, str] | None) -> 
     return labels
 
 
-def _backoff(attempt: int) -> None:
-    # Jittered and growing, so writers that collided do not collide again in lockstep.
-    time.sleep(random.uniform(0, min(0.5, 0.01 * (2 ** min(attempt, 6)))))
+def _write(core_api: Any, namespace: str, change: Callable[[dict | None], dict]) -> tuple[dict, bool]:
+    """Compare-and-swap ``change`` into the run-state ConfigMap: (data written or found unchanged, changed).
 
-
-def _mutate(core_api: Any, namespace: str, change: Callable[[dict | None], dict]) -> tuple[bool, dict]:
-    """Read, apply ``change`` to the data, write with the read resourceVersion; on 409 re-read and re-apply.
-
-    Returns (changed, data written or found). ``change`` must be pure: it runs again after every conflict.
+    ``change`` must be pure: it runs again after every conflict.
     """
-    from kubernetes.client import V1ConfigMap, V1ObjectMeta  # imported late: kubernetes is checked at the edge
-
-    for attempt in range(MAX_WRITE_ATTEMPTS):
-        current = _read_configmap(core_api, namespace)
-        data, resource_version = _configmap_parts(current)
-        new = change(data)
-        if current is not None and new == data:
-            return False, new
-        try:
-            if current is None:
-                body = V1ConfigMap(
-                    metadata=V1ObjectMeta(name=CONFIGMAP_NAME, namespace=namespace, labels=_labels_for(new, None)),
-                    data=new,
-                )
-                core_api.create_namespaced_config_map(namespace, body)
-            else:
-                metadata = current.metadata
-                body = V1ConfigMap(
-                    metadata=V1ObjectMeta(
-                        name=CONFIGMAP_NAME,
-                        namespace=namespace,
-                        labels=_labels_for(new, metadata.labels),
-                        annotations=metadata.annotations,
-                        resource_version=resource_version,
-                    ),
-                    data=new,
-                )
-                core_api.replace_namespaced_config_map(CONFIGMAP_NAME, namespace, body)
-            return True, new
-        except ApiException as exc:
-            if is_conflict(exc) or is_already_exists(exc):
-                _backoff(attempt)
-                continue
-            if is_not_found(exc):
-                if current is None:
-                    # create answered 404: the namespace itself is missing
-                    raise _namespace_missing(namespace) from exc
-                continue  # deleted between read and replace: start over (and create)
-            action = "create" if current is None else "replace"
-            raise cluster_error(exc, action, "ConfigMap", namespace, CONFIGMAP_NAME) from exc
-        except Urllib3HTTPError as exc:
-            raise cluster_error(exc, "write", "ConfigMap", namespace, CONFIGMAP_NAME) from exc
-    raise HieroError(
-        f"cannot update ConfigMap {namespace}/{CONFIGMAP_NAME}: still conflicting after {MAX_WRITE_ATTEMPTS} "
-        "attempts (too many concurrent writers)"
+    data, changed = mutate_configmap(
+        core_api,
+        namespace,
+        CONFIGMAP_NAME,
+        change,
+        labels=_labels_for,
+        retries=MAX_WRITE_ATTEMPTS - 1,
+        on_missing_namespace=_namespace_missing,
     )
+    return data or {}, changed  # never None: ``registered`` and ``marked`` always return data
 
 
 # ----------------------------------------------------------------------------------------------- public API
@@ -403,7 +342,7 @@ def register(
         if status not in REGISTER_STATUSES:
             raise InputError("steps", f"{step}: expected one of {', '.join(REGISTER_STATUSES)}, got {status!r}")
     now = clock()
-    changed, _data = _mutate(core_api, namespace, lambda data: registered(data, run_id, steps, now))
+    _data, changed = _write(core_api, namespace, lambda data: registered(data, run_id, steps, now))
     return changed
 
 
@@ -424,15 +363,15 @@ def mark(
     if status not in MARK_STATUSES:
         raise InputError("status", f"expected one of {', '.join(MARK_STATUSES)}, got {status!r}")
     now = clock()
-    _changed, data = _mutate(
-        core_api, namespace, lambda data: marked(data, namespace, run_id, step, status, error, now)
-    )
+    data, _changed = _write(core_api, namespace, lambda data: marked(data, namespace, run_id, step, status, error, now))
     return StepState.from_json(data[step])
 
 
 def read(core_api: Any, namespace: str) -> RunState:
-    current = _read_configmap(core_api, namespace)
-    data, resource_version = _configmap_parts(current)
+    current = read_configmap(core_api, namespace, CONFIGMAP_NAME)
+    if current is None:
+        _check_namespace(core_api, namespace)  # a missing namespace is an error, not an empty run-state
+    data, resource_version = configmap_parts(current)
     return state_from_data(data, resource_version)
 
 
@@ -443,7 +382,7 @@ def _list_state(core_api: Any, namespace: str) -> tuple[RunState, str | None]:
     except (ApiException, Urllib3HTTPError) as exc:
         raise cluster_error(exc, "list", "ConfigMap", namespace, CONFIGMAP_NAME) from exc
     items = listing.items or []
-    data, resource_version = _configmap_parts(items[0]) if items else (None, None)
+    data, resource_version = configmap_parts(items[0]) if items else (None, None)
     return state_from_data(data, resource_version), listing.metadata.resource_version
 
 
@@ -478,7 +417,7 @@ def _watch_round(
             if kind == "DELETED":
                 state = RunState(run_id=None)
             elif kind in ("ADDED", "MODIFIED"):
-                data, resource_version = _configmap_parts(event.get("object"))
+                data, resource_version = configmap_parts(event.get("object"))
                 state = state_from_data(data, resource_version)
             else:
                 continue  # BOOKMARK and anything newer carry no step data

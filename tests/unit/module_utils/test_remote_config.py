@@ -3,149 +3,22 @@
 from __future__ import annotations
 
 import copy
-import json
 import threading
 from collections.abc import Callable
 from datetime import datetime, timezone
 from typing import Any
 
 import pytest
-from kubernetes.client import ApiClient, V1ConfigMap, V1ObjectMeta
-from kubernetes.client.exceptions import ApiException
 
 from ansible_collections.hiero.solo.plugins.module_utils import _remote_config as rc
 from ansible_collections.hiero.solo.plugins.module_utils._errors import ClusterError, HieroError, InputError
 from ansible_collections.hiero.solo.plugins.module_utils._local_config import yaml_load
+from tests.unit.module_utils.fakes import RemoteConfigApi as FakeCoreV1Api
+from tests.unit.module_utils.fakes import status_error
 
 NS = "one-shot"
 IDENTITY = {"name": "tester", "hostname": "test-host"}
 FIXED_NOW = datetime(2026, 8, 21, 10, 0, 0, 123456, tzinfo=timezone.utc)
-_SERIALIZER = ApiClient()
-
-
-def status_error(code: int, reason: str, message: str) -> ApiException:
-    exc = ApiException(status=code, reason=reason)
-    exc.body = json.dumps({"kind": "Status", "status": "Failure", "reason": reason, "message": message, "code": code})
-    return exc
-
-
-class FakeCoreV1Api:
-    """The ConfigMap part of CoreV1Api with the API server's concurrency rules: every write bumps the
-    resourceVersion; a replace carrying another resourceVersion gets 409 Conflict; create of an existing object
-    409 AlreadyExists; objects are copied in and out, as over the wire."""
-
-    def __init__(self, namespaces: tuple[str, ...] = (NS,)) -> None:
-        self.namespaces = set(namespaces)
-        self.objects: dict[tuple[str, str], dict[str, Any]] = {}
-        self.resource_version = 100
-        self.writes: list[str] = []  # "create" / "replace" per successful write
-        self.conflicts = 0
-        self.read_barrier: threading.Barrier | None = None
-        self.barrier_reads = 0
-        self.before_write: Callable[[], None] | None = None
-        self.fail_replace_with: ApiException | None = None
-        self._lock = threading.Lock()
-
-    # -- helpers for tests -------------------------------------------------------------------------------
-    def seed(self, namespace: str, text: str, labels: dict[str, str] | None = None) -> None:
-        with self._lock:
-            self.resource_version += 1
-            self.objects[(namespace, rc.CONFIGMAP_NAME)] = {
-                "metadata": {
-                    "name": rc.CONFIGMAP_NAME,
-                    "namespace": namespace,
-                    "labels": dict(labels if labels is not None else rc.LABELS),
-                    "resourceVersion": str(self.resource_version),
-                },
-                "data": {rc.DATA_KEY: text},
-            }
-
-    def stored_text(self, namespace: str = NS) -> str:
-        return self.objects[(namespace, rc.CONFIGMAP_NAME)]["data"][rc.DATA_KEY]
-
-    def stored_doc(self, namespace: str = NS) -> dict[str, Any]:
-        return yaml_load(self.stored_text(namespace), "test")
-
-    def concurrent_change(self, change: Callable[[dict[str, Any]], None]) -> None:
-        """Another writer changes the stored document (bumping the resourceVersion)."""
-        doc = self.stored_doc()
-        change(doc)
-        with self._lock:
-            obj = self.objects[(NS, rc.CONFIGMAP_NAME)]
-            self.resource_version += 1
-            obj["data"][rc.DATA_KEY] = rc.dumps(doc)
-            obj["metadata"]["resourceVersion"] = str(self.resource_version)
-
-    # -- the CoreV1Api surface ---------------------------------------------------------------------------
-    def read_namespaced_config_map(self, name: str, namespace: str) -> V1ConfigMap:
-        barrier = None
-        with self._lock:
-            if self.read_barrier is not None and self.barrier_reads < self.read_barrier.parties:
-                self.barrier_reads += 1
-                barrier = self.read_barrier
-        with self._lock:
-            obj = copy.deepcopy(self.objects.get((namespace, name)))
-        if barrier is not None:
-            barrier.wait()  # everyone has read the same resourceVersion before anyone writes
-        if obj is None:
-            raise status_error(404, "NotFound", f'configmaps "{name}" not found')
-        meta = obj["metadata"]
-        return V1ConfigMap(
-            api_version="v1",
-            kind="ConfigMap",
-            metadata=V1ObjectMeta(
-                name=meta["name"],
-                namespace=meta["namespace"],
-                labels=meta.get("labels"),
-                resource_version=meta["resourceVersion"],
-            ),
-            data=obj.get("data"),
-        )
-
-    def _run_before_write(self) -> None:
-        if self.before_write is not None:
-            self.before_write()
-
-    def create_namespaced_config_map(self, namespace: str, body: Any) -> dict[str, Any]:
-        self._run_before_write()
-        obj = _SERIALIZER.sanitize_for_serialization(body)
-        name = obj["metadata"]["name"]
-        with self._lock:
-            if namespace not in self.namespaces:
-                raise status_error(404, "NotFound", f'namespaces "{namespace}" not found')
-            if (namespace, name) in self.objects:
-                self.conflicts += 1
-                raise status_error(409, "AlreadyExists", f'configmaps "{name}" already exists')
-            self.resource_version += 1
-            obj["metadata"]["resourceVersion"] = str(self.resource_version)
-            obj["metadata"]["namespace"] = namespace
-            self.objects[(namespace, name)] = obj
-            self.writes.append("create")
-            return copy.deepcopy(obj)
-
-    def replace_namespaced_config_map(self, name: str, namespace: str, body: Any) -> dict[str, Any]:
-        self._run_before_write()
-        if self.fail_replace_with is not None:
-            raise self.fail_replace_with
-        obj = _SERIALIZER.sanitize_for_serialization(body)
-        with self._lock:
-            current = self.objects.get((namespace, name))
-            if current is None:
-                raise status_error(404, "NotFound", f'configmaps "{name}" not found')
-            sent = obj.get("metadata", {}).get("resourceVersion")
-            if sent is not None and sent != current["metadata"]["resourceVersion"]:
-                self.conflicts += 1
-                raise status_error(
-                    409,
-                    "Conflict",
-                    f'Operation cannot be fulfilled on configmaps "{name}": the object has been modified; '
-                    "please apply your changes to the latest version and try again",
-                )
-            self.resource_version += 1
-            obj["metadata"]["resourceVersion"] = str(self.resource_version)
-            self.objects[(namespace, name)] = obj
-            self.writes.append("replace")
-            return copy.deepcopy(obj)
 
 
 def attached_document(nodes: int = 3) -> dict[str, Any]:

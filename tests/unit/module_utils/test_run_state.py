@@ -1,6 +1,6 @@
 """Run-state ConfigMap: CAS writes, watch-based waits, run scoping and the timeline, against an in-memory API.
 
-The fake CoreV1Api below keeps real resourceVersion semantics (replace with a stale version → 409 Conflict, create
+The fake CoreV1Api (tests/unit/module_utils/fakes.py) keeps real resourceVersion semantics (replace with a stale version → 409 Conflict, create
 of an existing name → 409 AlreadyExists, create in a missing namespace → 404) and serves watches as chunked JSON
 lines, so the production code runs with the real ``kubernetes.watch.Watch``.
 """
@@ -14,8 +14,6 @@ import time
 from datetime import datetime, timedelta, timezone
 
 import pytest
-from kubernetes.client import V1ConfigMap, V1ConfigMapList, V1ListMeta, V1ObjectMeta
-from kubernetes.client.exceptions import ApiException
 
 from ansible_collections.hiero.solo.plugins.module_utils import _run_state as run_state
 from ansible_collections.hiero.solo.plugins.module_utils._errors import (
@@ -24,217 +22,11 @@ from ansible_collections.hiero.solo.plugins.module_utils._errors import (
     LeaseLost,
     WaitTimeout,
 )
+from tests.unit.module_utils.fakes import RunStateApi as FakeCoreV1Api
 
 NS = "one-shot"
 NAME = run_state.CONFIGMAP_NAME
 RFC3339_MS = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
-
-
-def _api_error(status: int, reason: str, message: str) -> ApiException:
-    exc = ApiException(status=status, reason=reason)
-    exc.body = json.dumps({"kind": "Status", "status": "Failure", "reason": reason, "message": message, "code": status})
-    return exc
-
-
-class _WatchResponse:
-    """What urllib3 hands Watch.stream with _preload_content=False: JSON lines, ending at the watch timeout."""
-
-    status = 200
-
-    def __init__(self, api: FakeCoreV1Api, namespace: str, name: str | None, since: int | None, seconds: float):
-        self._api, self._namespace, self._name = api, namespace, name
-        self._since = since
-        self._deadline = time.monotonic() + seconds
-        self.closed = False
-
-    def stream(self, amt=None, decode_content=False):
-        api = self._api
-        if self._since is None:
-            with api.cond:
-                initial = [o for o in api.objects.values() if self._matches(o)]
-                position = len(api.events)
-            for obj in initial:
-                yield (json.dumps({"type": "ADDED", "object": obj}) + "\n").encode()
-        else:
-            with api.cond:
-                if api.expire_next_watch:
-                    api.expire_next_watch = False
-                    gone = {"kind": "Status", "code": 410, "reason": "Expired", "message": "too old resource version"}
-                    yield (json.dumps({"type": "ERROR", "object": gone}) + "\n").encode()
-                    return
-                position = next((i for i, (rv, *_rest) in enumerate(api.events) if rv > self._since), len(api.events))
-        while not self.closed:
-            with api.cond:
-                while position >= len(api.events) and not self.closed:
-                    left = self._deadline - time.monotonic()
-                    if left <= 0:
-                        return
-                    api.cond.wait(min(left, 0.05))
-                batch = api.events[position:]
-                position = len(api.events)
-            for _rv, kind, obj in batch:
-                if self._matches(obj):
-                    yield (json.dumps({"type": kind, "object": obj}) + "\n").encode()
-
-    def _matches(self, obj: dict) -> bool:
-        meta = obj["metadata"]
-        return meta["namespace"] == self._namespace and (self._name is None or meta["name"] == self._name)
-
-    def close(self):
-        self.closed = True
-
-    def release_conn(self):
-        pass
-
-
-class FakeCoreV1Api:
-    """The ConfigMap and Namespace calls of CoreV1Api, in memory, with one global resourceVersion counter."""
-
-    def __init__(self, namespaces=(NS,), latency: float = 0.0, watch_time_scale: float = 0.05):
-        self.namespaces = set(namespaces)
-        self.objects: dict[tuple[str, str], dict] = {}
-        self.events: list[tuple[int, str, dict]] = []
-        self.rv = 100
-        self.cond = threading.Condition()
-        self.latency = latency  # real seconds per call: lets threads interleave inside read-modify-write
-        self.watch_time_scale = watch_time_scale  # a watch's timeoutSeconds last this many real seconds each
-        self.calls: dict[str, int] = {}
-        self.conflicts = 0
-        self.expire_next_watch = False
-
-    # -- helpers
-    def _count(self, call: str) -> None:
-        with self.cond:
-            self.calls[call] = self.calls.get(call, 0) + 1
-        if self.latency:
-            time.sleep(self.latency)
-
-    def _model(self, obj: dict) -> V1ConfigMap:
-        meta = obj["metadata"]
-        return V1ConfigMap(
-            metadata=V1ObjectMeta(
-                name=meta["name"],
-                namespace=meta["namespace"],
-                labels=dict(meta.get("labels") or {}) or None,
-                annotations=dict(meta.get("annotations") or {}) or None,
-                resource_version=meta["resourceVersion"],
-            ),
-            data=dict(obj.get("data") or {}),
-        )
-
-    def _store(self, kind: str, body: V1ConfigMap, namespace: str) -> V1ConfigMap:
-        self.rv += 1
-        obj = {
-            "apiVersion": "v1",
-            "kind": "ConfigMap",
-            "metadata": {
-                "name": body.metadata.name,
-                "namespace": namespace,
-                "labels": dict(body.metadata.labels or {}),
-                "annotations": dict(body.metadata.annotations or {}),
-                "resourceVersion": str(self.rv),
-            },
-            "data": dict(body.data or {}),
-        }
-        self.objects[(namespace, body.metadata.name)] = obj
-        self.events.append((self.rv, kind, obj))
-        self.cond.notify_all()
-        return self._model(obj)
-
-    def put(self, namespace: str, data: dict, labels: dict | None = None) -> None:
-        """Write the ConfigMap directly, as a person with kubectl would."""
-        with self.cond:
-            kind = "MODIFIED" if (namespace, NAME) in self.objects else "ADDED"
-            self._store(kind, V1ConfigMap(metadata=V1ObjectMeta(name=NAME, labels=labels), data=data), namespace)
-
-    def data(self, namespace: str = NS) -> dict:
-        with self.cond:
-            return dict(self.objects[(namespace, NAME)]["data"])
-
-    def step(self, step: str, namespace: str = NS) -> dict:
-        return json.loads(self.data(namespace)[step])
-
-    # -- CoreV1Api surface
-    def read_namespace(self, name, **_kw):
-        self._count("read_namespace")
-        if name not in self.namespaces:
-            raise _api_error(404, "NotFound", f'namespaces "{name}" not found')
-        return {"metadata": {"name": name}}
-
-    def read_namespaced_config_map(self, name, namespace, **_kw):
-        self._count("read")
-        with self.cond:
-            obj = self.objects.get((namespace, name))
-            if obj is None:
-                raise _api_error(404, "NotFound", f'configmaps "{name}" not found')
-            return self._model(obj)
-
-    def create_namespaced_config_map(self, namespace, body, **_kw):
-        self._count("create")
-        with self.cond:
-            if namespace not in self.namespaces:
-                raise _api_error(404, "NotFound", f'namespaces "{namespace}" not found')
-            if (namespace, body.metadata.name) in self.objects:
-                raise _api_error(409, "AlreadyExists", f'configmaps "{body.metadata.name}" already exists')
-            return self._store("ADDED", body, namespace)
-
-    def replace_namespaced_config_map(self, name, namespace, body, **_kw):
-        self._count("replace")
-        with self.cond:
-            obj = self.objects.get((namespace, name))
-            if obj is None:
-                raise _api_error(404, "NotFound", f'configmaps "{name}" not found')
-            if body.metadata.resource_version != obj["metadata"]["resourceVersion"]:
-                self.conflicts += 1
-                raise _api_error(
-                    409,
-                    "Conflict",
-                    f'Operation cannot be fulfilled on configmaps "{name}": the object has been modified',
-                )
-            return self._store("MODIFIED", body, namespace)
-
-    def delete_namespaced_config_map(self, name, namespace, **_kw):
-        with self.cond:
-            obj = self.objects.pop((namespace, name))
-            self.rv += 1
-            gone = json.loads(json.dumps(obj))
-            gone["metadata"]["resourceVersion"] = str(self.rv)
-            self.events.append((self.rv, "DELETED", gone))
-            self.cond.notify_all()
-
-    def list_namespaced_config_map(
-        self,
-        namespace,
-        field_selector=None,
-        resource_version=None,
-        timeout_seconds=None,
-        watch=False,
-        _preload_content=True,
-        _request_timeout=None,
-        **_kw,
-    ):
-        """List or watch ConfigMaps (only ``metadata.name=`` field selectors).
-
-        :rtype: V1ConfigMapList
-        """
-        name = None
-        if field_selector:
-            assert field_selector.startswith("metadata.name="), field_selector
-            name = field_selector.split("=", 1)[1]
-        if watch:
-            self._count("watch")
-            assert timeout_seconds is not None and timeout_seconds >= 1, "a watch must be bounded"
-            assert isinstance(timeout_seconds, int)
-            since = int(resource_version) if resource_version else None
-            return _WatchResponse(self, namespace, name, since, timeout_seconds * self.watch_time_scale)
-        self._count("list")
-        with self.cond:
-            items = [
-                self._model(o)
-                for (ns, n), o in sorted(self.objects.items())
-                if ns == namespace and (name is None or n == name)
-            ]
-            return V1ConfigMapList(items=items, metadata=V1ListMeta(resource_version=str(self.rv)))
 
 
 class Ticker:
