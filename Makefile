@@ -18,7 +18,7 @@ lint: setup
 	$(BIN)/ruff format --check .
 	$(BIN)/ruff check .
 	$(BIN)/yamllint -s .
-	$(BIN)/ansible-lint -q playbooks roles
+	$(BIN)/ansible-lint -q $$(ls -d playbooks roles tests/integration/playbooks 2>/dev/null)
 
 unit: setup
 	$(PYTEST) tests/unit -q
