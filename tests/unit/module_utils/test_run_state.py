@@ -1,8 +1,8 @@
 """Run-state ConfigMap: CAS writes, watch-based waits, run scoping and the timeline, against an in-memory API.
 
-The fake CoreV1Api (tests/unit/module_utils/fakes.py) keeps real resourceVersion semantics (replace with a stale version → 409 Conflict, create
-of an existing name → 409 AlreadyExists, create in a missing namespace → 404) and serves watches as chunked JSON
-lines, so the production code runs with the real ``kubernetes.watch.Watch``.
+The fake CoreV1Api (tests/unit/module_utils/fakes.py) keeps real resourceVersion semantics (replace with a
+stale version → 409 Conflict, create of an existing name → 409 AlreadyExists, create in a missing namespace → 404)
+and serves watches as chunked JSON lines, so the production code runs with the real ``kubernetes.watch.Watch``.
 """
 
 from __future__ import annotations
