@@ -45,9 +45,20 @@ def server_url(host: str, port: int) -> str:
     return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
 
 
-async def serve_forever(host: str, port: int, kubeconfig: str | None) -> None:
-    """Run until SIGTERM/SIGINT; the kubeconfig is written once the socket listens."""
+async def serve_forever(
+    host: str, port: int, kubeconfig: str | None, *, workloads: bool = False, model: str | None = None
+) -> None:
+    """Run until SIGTERM/SIGINT; the kubeconfig is written once the socket listens.
+
+    With ``workloads`` the sandbox runs controllers, a kubelet, exec and port-forward, paced by the
+    duration model at ``model`` (None: $HIERO_SANDBOX_MODEL, else tests/sandbox/model.yaml).
+    """
     state = SandboxState()
+    if workloads:
+        from .workloads import enable_workloads
+
+        enabled = enable_workloads(state, model)
+        log.info("workloads enabled; duration model %s (time_scale %s)", enabled.model.source, enabled.model.time_scale)
     runner, bound = await start_site(state, host, port, access_log=True)
     url = server_url(host, bound)
     if kubeconfig:

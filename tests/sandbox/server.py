@@ -228,6 +228,10 @@ async def _resource(request: web.Request) -> web.StreamResponse:
     return await _named(request, state, target)
 
 
+# Kinds whose DELETE answers with the object rather than a Status (ReturnDeletedObject in their registry).
+_RETURNS_DELETED = frozenset(
+    {("", "pods"), ("", "services"), ("", "serviceaccounts"), ("storage.k8s.io", "storageclasses")}
+)
 _VERBS = {"GET": "get", "PUT": "update", "PATCH": "patch", "DELETE": "delete", "POST": "create"}
 
 
@@ -286,6 +290,7 @@ async def _collection(request: web.Request, state: SandboxState, target: Resourc
             request.query.get("labelSelector"),
             request.query.get("fieldSelector"),
             dry_run=_dry_run(request, _as_list(options.get("dryRun"))),
+            grace_period_seconds=_grace_period(request, options),
         )
         return json_response(_list_body(rt, deleted, state.store.resource_version))
     raise errors.method_not_allowed()
@@ -314,9 +319,12 @@ async def _named(request: web.Request, state: SandboxState, target: ResourceRequ
             dry_run=_dry_run(request, _as_list(options.get("dryRun"))),
             preconditions=options.get("preconditions"),
             propagation=propagation,
+            grace_period_seconds=_grace_period(request, options),
         )
-        if not gone or rt.key == state.store.namespace_type.key:
-            return json_response(obj)  # a namespace answers with itself, Terminating, like the real one
+        if not gone or rt.key == state.store.namespace_type.key or rt.key in _RETURNS_DELETED or rt.custom:
+            # A namespace answers with itself, Terminating; these kinds answer with the deleted object
+            # (their stores set ReturnDeletedObject), which is the type the clients decode.
+            return json_response(obj)
         return json_response(
             {
                 "kind": "Status",
@@ -488,6 +496,17 @@ async def _delete_options(request: web.Request) -> dict:
     if not isinstance(options, dict):
         raise errors.bad_request("the body of a DELETE must be DeleteOptions")
     return options
+
+
+def _grace_period(request: web.Request, options: dict) -> int | None:
+    """DeleteOptions.gracePeriodSeconds from the query or the body (None: the object's default)."""
+    value = request.query.get("gracePeriodSeconds", options.get("gracePeriodSeconds"))
+    if value is None or value == "":
+        return None
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        raise errors.bad_request(f"invalid gracePeriodSeconds {value!r}") from None
 
 
 def _list_body(rt: ResourceType, items: list[dict], rv: int) -> dict:

@@ -1,9 +1,10 @@
 """What one sandbox API server holds: the store, request counters and the extension points.
 
 Later parts of the sandbox plug in here without touching the server: controllers and the kubelet
-subscribe to ``state.store``; pods/exec, pods/portforward and pods/log handlers register with
-``state.extensions.register_subresource``; whole extra routes go in with
-``state.extensions.add_app_hook`` (called by ``make_app`` before the API routes are added).
+(``tests.sandbox.workloads.enable_workloads(state, model)``) listen to ``state.store``; pods/exec,
+pods/portforward and pods/log handlers register with ``state.extensions.register_subresource``; whole
+extra routes go in with ``state.extensions.add_app_hook`` (called by ``make_app`` before the API routes
+are added).
 """
 
 from __future__ import annotations
@@ -17,9 +18,12 @@ from typing import TYPE_CHECKING
 
 from .resources import Registry, ResourceType
 from .store import Store
+from .workloads.backends import PortBackends
 
 if TYPE_CHECKING:
     from aiohttp import web
+
+    from .workloads import Workloads
 
 SERVER_VERSION = {
     "major": "1",
@@ -107,6 +111,10 @@ class SandboxState:
     stats: Stats = field(default_factory=Stats)
     extensions: Extensions = field(default_factory=Extensions)
     version: dict = field(default_factory=lambda: dict(SERVER_VERSION))
+    # What a pods/portforward connects to (tests/sandbox/workloads/backends.py); used once workloads are on.
+    port_backends: PortBackends = field(default_factory=PortBackends)
+    # Controllers, kubelet, exec and port-forward: set by tests.sandbox.workloads.enable_workloads.
+    workloads: Workloads | None = None
 
     @property
     def registry(self) -> Registry:

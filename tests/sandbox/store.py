@@ -296,13 +296,18 @@ class Store:
         dry_run: bool = False,
         preconditions: dict | None = None,
         propagation: str | None = None,
+        grace_period_seconds: int | None = None,
     ) -> tuple[dict, bool]:
-        """DELETE: returns the object and whether it is gone (False while finalizers hold it)."""
+        """DELETE: returns the object and whether it is gone (False while finalizers or a grace period hold it).
+
+        ``grace_period_seconds`` is DeleteOptions.gracePeriodSeconds (None: the kind's default); only kinds
+        with graceful deletion (pods on a node) use it, see ``Strategies.deletion_grace``.
+        """
         current = self._stored(rt, namespace, name)
         self._check_preconditions(rt, current, preconditions or {})
         if rt.key == self.namespace_type.key:
             return self._delete_namespace(current, dry_run)
-        return self._delete_object(rt, current, dry_run, propagation)
+        return self._delete_object(rt, current, dry_run, propagation, grace_period_seconds)
 
     def delete_collection(
         self,
@@ -312,6 +317,7 @@ class Store:
         field_selector: str | None = None,
         *,
         dry_run: bool = False,
+        grace_period_seconds: int | None = None,
     ) -> list[dict]:
         selected = compile_filter(label_selector, field_selector)
         deleted = []
@@ -324,7 +330,7 @@ class Store:
             if rt.key == self.namespace_type.key:
                 deleted.append(self._delete_namespace(obj, dry_run)[0])
             else:
-                deleted.append(self._delete_object(rt, obj, dry_run, None)[0])
+                deleted.append(self._delete_object(rt, obj, dry_run, None, grace_period_seconds)[0])
         return deleted
 
     # --- write internals -------------------------------------------------------------------------------
@@ -366,7 +372,14 @@ class Store:
         if new == current:
             return self._out(rt, current)  # a no-op write keeps the resourceVersion
         meta = new["metadata"]
-        if meta.get("deletionTimestamp") and not meta.get("finalizers") and rt.key != self.namespace_type.key:
+        # The last finalizer gone: the object goes, unless a grace period still holds it (a terminating pod
+        # waits for its kubelet's final delete).
+        if (
+            meta.get("deletionTimestamp")
+            and not meta.get("finalizers")
+            and not meta.get("deletionGracePeriodSeconds")
+            and rt.key != self.namespace_type.key
+        ):
             if dry_run:
                 return self._out(rt, new)
             return self._out(rt, self._remove(rt, new, None))
@@ -378,21 +391,34 @@ class Store:
         return self._out(rt, stored)
 
     def _delete_object(
-        self, rt: ResourceType, current: dict, dry_run: bool, propagation: str | None
+        self, rt: ResourceType, current: dict, dry_run: bool, propagation: str | None, grace: int | None = None
     ) -> tuple[dict, bool]:
         meta = current["metadata"]
-        if meta.get("finalizers"):
+        grace_s = self.strategies.deletion_grace(rt, current, grace)
+        if meta.get("finalizers") or grace_s > 0:
             if meta.get("deletionTimestamp"):
-                return self._out(rt, current), False
-            marked = copy.deepcopy(current)
-            marked["metadata"]["deletionTimestamp"] = self._clock()
-            marked["metadata"]["deletionGracePeriodSeconds"] = 0
-            if dry_run:
-                return self._out(rt, marked), False
-            return self._out(rt, self._commit(rt, MODIFIED, marked, current)), False
+                held = meta.get("deletionGracePeriodSeconds") or 0
+                if grace_s == 0 and not meta.get("finalizers"):
+                    pass  # the grace period is cut to nothing: remove it below
+                elif grace_s < held:  # a shorter grace period shortens the wait, as on the API server
+                    return self._mark_deleted(rt, current, grace_s, dry_run), False
+                else:
+                    return self._out(rt, current), False
+            else:
+                return self._mark_deleted(rt, current, grace_s, dry_run), False
         if dry_run:
             return self._out(rt, current), True
         return self._out(rt, self._remove(rt, copy.deepcopy(current), propagation)), True
+
+    def _mark_deleted(self, rt: ResourceType, current: dict, grace: int, dry_run: bool) -> dict:
+        """Deletion requested: deletionTimestamp (now + grace) and the grace period; the object stays for now."""
+        marked = copy.deepcopy(current)
+        now = self._clock()
+        marked["metadata"]["deletionTimestamp"] = _plus_seconds(now, grace) if grace else now
+        marked["metadata"]["deletionGracePeriodSeconds"] = grace
+        if dry_run:
+            return self._out(rt, marked)
+        return self._out(rt, self._commit(rt, MODIFIED, marked, current))
 
     def _remove(self, rt: ResourceType, obj: dict, propagation: str | None) -> dict:
         """Drop the object for good, then collect its dependents and finish its namespace."""
@@ -627,6 +653,14 @@ class Store:
                     group=rt.group,
                     kind=rt.plural,
                 )
+
+
+def _plus_seconds(timestamp: str, seconds: int) -> str:
+    try:
+        moment = dt.datetime.strptime(timestamp, "%Y-%m-%dT%H:%M:%SZ")
+    except ValueError:
+        return timestamp  # an injected clock with another format: no arithmetic on it
+    return (moment + dt.timedelta(seconds=seconds)).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _spec_part(obj: dict) -> dict:

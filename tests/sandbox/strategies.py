@@ -1,8 +1,9 @@
 """Per-kind rules the API server applies on create and update (its "registry strategies").
 
 Only what a client can observe and the project relies on: defaults (Namespace phase, Service
-clusterIP, replicas), Secret ``stringData`` folded into ``data``, CRDs turned Established, and
-immutability of ``immutable: true`` Secrets/ConfigMaps and of a Service's clusterIP.
+clusterIP, replicas, the update strategies of workloads, a Job's selector), Secret ``stringData``
+folded into ``data``, CRDs turned Established, immutability of ``immutable: true`` Secrets/ConfigMaps
+and of a Service's clusterIP, and graceful deletion of pods that run on a node.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ class Strategies:
             hook(obj, now)
         if rt.group == "" and rt.kind == "Secret":
             _fold_string_data(obj)
+        _default_workload(rt, obj)
 
     def prepare_update(self, rt: ResourceType, old: dict, new: dict) -> None:
         """Carry over what a client cannot change, in place on ``new``."""
@@ -48,6 +50,26 @@ class Strategies:
             self._keep_cluster_ip(old, new)
         if rt.group == "apiextensions.k8s.io" and rt.kind == "CustomResourceDefinition":
             crd_resource_types(new)  # validates
+        if rt.group == "batch" and rt.kind == "Job":
+            old_spec, new_spec = old.get("spec") or {}, new.setdefault("spec", {})
+            if "selector" not in new_spec and "selector" in old_spec:
+                new_spec["selector"] = old_spec["selector"]  # generated on create, immutable after
+        _default_workload(rt, new)
+
+    def deletion_grace(self, rt: ResourceType, obj: dict, requested: int | None) -> int:
+        """Seconds a DELETE leaves the object Terminating before it goes; 0 removes it at once.
+
+        Only pods are deleted gracefully, and only while a kubelet runs them (scheduled, not finished):
+        the kubelet deletes them for good (grace 0) once their containers stopped.
+        """
+        if not (rt.group == "" and rt.kind == "Pod"):
+            return 0
+        spec, status = obj.get("spec") or {}, obj.get("status") or {}
+        if not spec.get("nodeName") or status.get("phase") in ("Succeeded", "Failed"):
+            return 0
+        if requested is None or requested < 0:
+            requested = spec.get("terminationGracePeriodSeconds")
+        return 30 if requested is None else max(0, int(requested))
 
     # --- per kind (method names: _create_<group with _>_<Kind>) -------------------------------------
 
@@ -63,6 +85,7 @@ class Strategies:
         obj["status"] = {"phase": "Pending"}
         spec = obj.setdefault("spec", {})
         spec.setdefault("restartPolicy", "Always")
+        spec.setdefault("terminationGracePeriodSeconds", 30)
 
     def _create__PersistentVolumeClaim(self, obj: dict, now: str) -> None:
         obj["status"] = {"phase": "Pending"}
@@ -88,11 +111,38 @@ class Strategies:
     def _create_apps_Deployment(self, obj: dict, now: str) -> None:
         obj.setdefault("spec", {}).setdefault("replicas", 1)
 
+    # Status fields without omitempty are always in the API's JSON (zero at first); typed clients require them.
     def _create_apps_StatefulSet(self, obj: dict, now: str) -> None:
         obj.setdefault("spec", {}).setdefault("replicas", 1)
+        obj["status"] = {"replicas": 0, "availableReplicas": 0}
 
     def _create_apps_ReplicaSet(self, obj: dict, now: str) -> None:
         obj.setdefault("spec", {}).setdefault("replicas", 1)
+        obj["status"] = {"replicas": 0}
+
+    def _create_apps_DaemonSet(self, obj: dict, now: str) -> None:
+        obj["status"] = {
+            "currentNumberScheduled": 0,
+            "numberMisscheduled": 0,
+            "desiredNumberScheduled": 0,
+            "numberReady": 0,
+        }
+
+    def _create_batch_Job(self, obj: dict, now: str) -> None:
+        """A Job without manualSelector gets a selector on its own uid, and the labels that go with it."""
+        spec = obj.setdefault("spec", {})
+        if spec.get("manualSelector"):
+            return
+        uid, name = obj["metadata"]["uid"], _name(obj)
+        labels = {
+            "batch.kubernetes.io/controller-uid": uid,
+            "batch.kubernetes.io/job-name": name,
+            "controller-uid": uid,
+            "job-name": name,
+        }
+        template_meta = spec.setdefault("template", {}).setdefault("metadata", {})
+        template_meta["labels"] = {**(template_meta.get("labels") or {}), **labels}
+        spec["selector"] = {"matchLabels": {"batch.kubernetes.io/controller-uid": uid}}
 
     def _create_apiextensions_k8s_io_CustomResourceDefinition(self, obj: dict, now: str) -> None:
         crd_resource_types(obj)  # validates before anything is stored
@@ -130,6 +180,48 @@ class Strategies:
             new_spec.setdefault("clusterIPs", old_spec.get("clusterIPs", [old_spec["clusterIP"]]))
         elif old_spec.get("clusterIP") and new_spec.get("clusterIP") != old_spec["clusterIP"]:
             raise errors.invalid("Service", _name(old), "spec.clusterIP", "field is immutable")
+
+
+def _default_workload(rt: ResourceType, obj: dict) -> None:
+    """The API server's defaults for workload specs that rollout logic (helm --wait, kubectl rollout) reads."""
+    if rt.group not in ("apps", "batch"):
+        return
+    spec = obj.get("spec")
+    if not isinstance(spec, dict):
+        return
+    if rt.kind == "Deployment":
+        strategy = spec.setdefault("strategy", {})
+        strategy.setdefault("type", "RollingUpdate")
+        if strategy["type"] == "RollingUpdate":
+            rolling = strategy.setdefault("rollingUpdate", {})
+            rolling.setdefault("maxSurge", "25%")
+            rolling.setdefault("maxUnavailable", "25%")
+        spec.setdefault("revisionHistoryLimit", 10)
+        spec.setdefault("progressDeadlineSeconds", 600)
+    elif rt.kind == "StatefulSet":
+        strategy = spec.setdefault("updateStrategy", {})
+        strategy.setdefault("type", "RollingUpdate")
+        if strategy["type"] == "RollingUpdate":
+            strategy.setdefault("rollingUpdate", {}).setdefault("partition", 0)
+        spec.setdefault("podManagementPolicy", "OrderedReady")
+        spec.setdefault("revisionHistoryLimit", 10)
+        retention = spec.setdefault("persistentVolumeClaimRetentionPolicy", {})
+        retention.setdefault("whenDeleted", "Retain")
+        retention.setdefault("whenScaled", "Retain")
+    elif rt.kind == "DaemonSet":
+        strategy = spec.setdefault("updateStrategy", {})
+        strategy.setdefault("type", "RollingUpdate")
+        if strategy["type"] == "RollingUpdate":
+            rolling = strategy.setdefault("rollingUpdate", {})
+            rolling.setdefault("maxUnavailable", 1)
+            rolling.setdefault("maxSurge", 0)
+        spec.setdefault("revisionHistoryLimit", 10)
+    elif rt.kind == "Job":
+        spec.setdefault("parallelism", 1)
+        spec.setdefault("completions", 1)
+        spec.setdefault("backoffLimit", 6)
+        spec.setdefault("completionMode", "NonIndexed")
+        spec.setdefault("suspend", False)
 
 
 def _name(obj: dict) -> str:
