@@ -54,11 +54,15 @@ async def serve_forever(
     duration model at ``model`` (None: $HIERO_SANDBOX_MODEL, else tests/sandbox/model.yaml).
     """
     state = SandboxState()
+    networks = None
     if workloads:
+        from .grpc_node import register_with_sandbox
         from .workloads import enable_workloads
 
         enabled = enable_workloads(state, model)
         log.info("workloads enabled; duration model %s (time_scale %s)", enabled.model.source, enabled.model.time_scale)
+        # Fake consensus nodes behind haproxy/network-node pods, so accounts can be created through port-forward.
+        networks = register_with_sandbox(state)
     runner, bound = await start_site(state, host, port, access_log=True)
     url = server_url(host, bound)
     if kubeconfig:
@@ -72,6 +76,8 @@ async def serve_forever(
         await stop.wait()
     finally:
         log.info("sandbox API server stopping")
+        if networks is not None:
+            await networks.stop()
         await runner.cleanup()
 
 
