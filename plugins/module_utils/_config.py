@@ -1219,9 +1219,10 @@ def _steps(s: _Settings) -> dict[str, dict[str, Any]]:
         ),
         "relay": block(
             "relay",
-            # Upstream always points the relay at node1 (hazard H5); the section may name others.
+            # Upstream always points the relay at node1 (hazard H5); we point it at every node unless the
+            # values file's relayNode section names others.
             section_params(
-                "relay", {"node_aliases": ["node1"], "mirror_node_id": COMPONENT_ID, "mirror_namespace": ns}
+                "relay", {"node_aliases": list(s.node_aliases), "mirror_node_id": COMPONENT_ID, "mirror_namespace": ns}
             ),
             namespace=ns,
             version=s.versions["relay"],

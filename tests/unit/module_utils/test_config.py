@@ -285,6 +285,8 @@ def test_node_aliases_follow_the_node_count():
     config = plan({"num_consensus_nodes": 3})
     assert config["node_aliases"] == ["node1", "node2", "node3"]
     assert config["steps"]["keys"]["node_aliases"] == ["node1", "node2", "node3"]
+    # hazard H5: the relay talks to every consensus node, not only node1
+    assert config["steps"]["relay"]["params"]["node_aliases"] == ["node1", "node2", "node3"]
     assert config["steps"]["deployment"]["num_consensus_nodes"] == 3
     assert len(plan({"num_consensus_nodes": MAX_CONSENSUS_NODES})["node_aliases"]) == MAX_CONSENSUS_NODES
 
