@@ -7,7 +7,7 @@ export ANSIBLE_COLLECTIONS_PATH := $(CURDIR)/collections
 export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 PYTEST := $(BIN)/python -m pytest
 
-.PHONY: setup test lint unit integration molecule demo sandbox-up sandbox-down clean
+.PHONY: setup test lint unit integration molecule demo bench sandbox-up sandbox-down clean
 
 setup:
 	@scripts/setup
@@ -18,7 +18,7 @@ lint: setup
 	$(BIN)/ruff format --check .
 	$(BIN)/ruff check .
 	$(BIN)/yamllint -s .
-	$(BIN)/ansible-lint -q $$(ls -d playbooks roles tests/integration/playbooks 2>/dev/null)
+	$(BIN)/ansible-lint -q $$(ls -d playbooks roles tests/integration/playbooks molecule 2>/dev/null)
 
 unit: setup
 	$(PYTEST) tests/unit -q
@@ -31,6 +31,9 @@ molecule: setup
 
 demo: setup
 	@scripts/demo
+
+bench: setup
+	$(BIN)/python bench/run.py
 
 sandbox-up: setup
 	@scripts/sandbox up
