@@ -65,11 +65,12 @@ ModelSource = DurationModel | Mapping[str, Any] | str | os.PathLike | None
 
 
 def default_behaviours() -> BehaviourRegistry:
-    """The scripted containers every sandbox has (the consensus node's root container, so far)."""
-    from . import consensus
+    """The scripted containers every sandbox has: the consensus node's root container, the mirror's postgres."""
+    from . import consensus, mirror_behaviour
 
     registry = BehaviourRegistry()
     consensus.register(registry)
+    mirror_behaviour.register(registry)
     return registry
 
 
