@@ -533,9 +533,9 @@ def step_run(
 def _mark_failed_quietly(
     core_api: Any, namespace: str, run_id: str, step: str, exc: BaseException, wall_clock: Callable[[], datetime]
 ) -> None:
-    # The original error is what the user needs; a failure to record it (stale run, API down) must not hide it.
-    if isinstance(exc, InputError):
-        return  # bad run_id/step names: nothing valid to record
+    # The original error is what the user needs; a failure to record it (stale run, API down, a run_id or step
+    # name too bad to store) must not hide it. Input errors are recorded too, so waiters fail at once with
+    # "blocked by" instead of waiting out their timeout.
     with contextlib.suppress(Exception):
         mark(core_api, namespace, run_id, step, FAILED, error=_failure_text(exc), clock=wall_clock)
 

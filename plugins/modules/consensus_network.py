@@ -81,7 +81,7 @@ options:
   keys_dir:
     description:
       - Where M(hiero.solo.keys) left the node keys. Default C(<solo_home>/cache/keys).
-      - Unlike solo, the directory is kept: other steps running in parallel read it.
+      - "Unlike solo, the directory is kept: other steps running in parallel read it."
     type: path
   minio:
     description:

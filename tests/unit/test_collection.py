@@ -111,6 +111,18 @@ def test_documentation_agrees_with_argument_spec(module_name, docs):
     assert not problems, "\n".join(problems)
 
 
+def _bad_descriptions(path: str, options: dict) -> list[str]:
+    """Descriptions ansible-doc cannot render (e.g. a list item 'a: b' that YAML turned into a mapping)."""
+    bad = []
+    for name, option in (options or {}).items():
+        description = option.get("description")
+        items = description if isinstance(description, list) else [description]
+        if not all(isinstance(item, str) for item in items):
+            bad.append(f"{path}{name}: description must be a string or a list of strings, got {description!r}")
+        bad += _bad_descriptions(f"{path}{name}.", option.get("suboptions"))
+    return bad
+
+
 @pytest.mark.parametrize("module_name", MODULES)
 def test_documentation_is_complete(module_name, docs):
     entry = docs[f"hiero.solo.{module_name}"]
@@ -119,3 +131,5 @@ def test_documentation_is_complete(module_name, docs):
     assert entry.get("examples", "").strip(), "EXAMPLES missing"
     assert isinstance(yaml.safe_load(entry["examples"]), list), "EXAMPLES must be a YAML list of tasks"
     assert entry.get("return") is not None, "RETURN missing"
+    bad = _bad_descriptions("", entry["doc"].get("options")) + _bad_descriptions("RETURN.", entry.get("return"))
+    assert not bad, "\n".join(bad)
