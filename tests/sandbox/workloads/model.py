@@ -123,7 +123,8 @@ def _rule_values(raw: Mapping[str, Any], where: str) -> dict[str, Any]:
 
 def model_from_dict(raw: Mapping[str, Any] | None, source: str = "dict") -> DurationModel:
     raw = dict(raw or {})
-    unknown = set(raw) - {"time_scale", "pvc_bind", "defaults", "rules"}
+    # `bench` holds figures for bench/run.py (not pod delays); the sandbox ignores it.
+    unknown = set(raw) - {"time_scale", "pvc_bind", "defaults", "rules", "bench"}
     if unknown:
         raise ModelError(f"{source}: unknown top-level field(s) {sorted(unknown)}")
     time_scale = _number(raw.get("time_scale", 1.0), "time_scale")
