@@ -467,8 +467,11 @@ def configured(module: Any) -> dict[str, Any]:
     checksum_path = os.path.abspath(
         os.path.expanduser(params.get("checksum_path") or build_path[: -len(".zip")] + ".sha384")
     )
-    # Before anything in the cluster is read or changed: a corrupt build fails here, naming both checksums.
-    build_digest = verify_build(build_path, checksum_path)
+    # A corrupt build already on disk fails here, before the cluster is contacted, naming both checksums.
+    # In a parallel run the download (platform_download) may still be going when this step starts: then the
+    # build is checked inside run_step, once its prerequisites are done, and still before any pod is touched.
+    build_on_disk = os.path.isfile(build_path) and os.path.isfile(checksum_path)
+    build_digest = verify_build(build_path, checksum_path) if build_on_disk else None
     zip_name = f"build-{tag}.zip"
     ready_timeout = params["ready_timeout"]
     _connect(ctx)
@@ -476,6 +479,8 @@ def configured(module: Any) -> dict[str, Any]:
     actions: list[str] = []
 
     with run_step(module, ns, STEP_NAMES["configured"]):
+        if build_digest is None:
+            build_digest = verify_build(build_path, checksum_path)
         doc = wl.load_remote_config(core, ns, STEP_NAMES["configured"])
         for alias in ctx.aliases:
             if _phase_of(doc, alias) is None:
