@@ -55,12 +55,12 @@ from ansible_collections.hiero.solo.plugins.module_utils._steps.mirror_node impo
     default_cluster_ref,
     delete_leader_election,
     delete_or_absent,
-    guard_for,
     ingress_class_exists,
     load_remote_config,
     load_values_files,
     namespace_exists,
     patch_ingresses,
+    plan_then_apply,
     record_deployed,
     remove_components,
     step_result,
@@ -294,13 +294,7 @@ def present(module: Any) -> dict[str, Any]:
     explorer = _Explorer(module, present=True)
     actions: list[str] = []
     with run_step(module, explorer.namespace, STEP):
-        planned: list[str] = []
-        state = _converge(explorer, None, planned)
-        if module.check_mode:
-            actions = planned
-        else:
-            with guard_for(module, explorer.namespace, bool(planned)) as guard:
-                state = _converge(explorer, guard, actions)
+        state, actions = plan_then_apply(module, explorer.namespace, lambda g, a: _converge(explorer, g, a))
     ns = explorer.namespace
     names = state["names"]
     fact = {
@@ -363,13 +357,9 @@ def absent(module: Any) -> dict[str, Any]:
     actions: list[str] = []
     run_namespace = explorer.namespace if namespace_exists(explorer.core, explorer.namespace) else None
     with run_step(module, run_namespace, STEP) if run_namespace else contextlib.nullcontext():
-        planned: list[str] = []
-        ids = _remove(explorer, None, planned)
-        if module.check_mode:
-            actions = planned
-        elif planned:
-            with guard_for(module, explorer.namespace, True) as guard:
-                ids = _remove(explorer, guard, actions)
+        ids, actions = plan_then_apply(
+            module, explorer.namespace, lambda g, a: _remove(explorer, g, a), apply_unplanned=False
+        )
     fact = {"state": "absent", "namespace": explorer.namespace, "component_ids": copy.copy(ids)}
     return step_result(module, "hiero_solo_explorer", fact, actions)
 

@@ -41,7 +41,7 @@ import os
 import re
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from typing import Any
+from typing import Any, TypeVar
 
 from ansible_collections.hiero.solo.plugins.module_utils import _keys, _local_config, _pod, _remote_config, _run_state
 from ansible_collections.hiero.solo.plugins.module_utils._client import (
@@ -734,6 +734,25 @@ def guard_for(module: Any, namespace: str, writes: bool) -> Iterator[Any]:
             yield guard
     else:
         yield FenceOnly(module)
+
+
+T = TypeVar("T")
+
+
+def plan_then_apply(
+    module: Any, namespace: str, converge: Callable[[Any | None, list[str]], T], *, apply_unplanned: bool = True
+) -> tuple[T, list[str]]:
+    """Run ``converge(guard, actions)`` once with no guard to plan; in check mode the plan is the answer, else it
+    runs again under the write guard and reports what it did. ``apply_unplanned`` False skips that second pass
+    when nothing was planned."""
+    planned: list[str] = []
+    result = converge(None, planned)
+    if module.check_mode or not (planned or apply_unplanned):
+        return result, planned
+    actions: list[str] = []
+    with guard_for(module, namespace, bool(planned)) as guard:
+        result = converge(guard, actions)
+    return result, actions
 
 
 def step_result(
@@ -2001,13 +2020,7 @@ def present(module: Any) -> dict[str, Any]:
     pinger = bool(module.params.get("pinger"))
     actions: list[str] = []
     with run_step(module, mirror.namespace, STEP):
-        planned: list[str] = []
-        state = _converge_mirror(mirror, None, planned)
-        if module.check_mode:
-            actions = planned
-        else:
-            with guard_for(module, mirror.namespace, bool(planned)) as guard:
-                state = _converge_mirror(mirror, guard, actions)
+        state, actions = plan_then_apply(module, mirror.namespace, lambda g, a: _converge_mirror(mirror, g, a))
     if pinger:
         _pinger_step(mirror, state, actions)
     return step_result(module, "hiero_solo_mirror_node", _fact(mirror, state, pinger), actions)
@@ -2027,13 +2040,8 @@ def _pinger_step(mirror: _Mirror, state: Mapping[str, Any], actions: list[str]) 
         timeout_s=DEFAULT_RUN_WAIT_S if timeout is None else timeout,
         fence=lease_fence(module),
     ):
-        planned: list[str] = []
-        _converge_pinger(mirror, None, state, planned)
-        if module.check_mode:
-            actions.extend(planned)
-            return
-        with guard_for(module, mirror.namespace, bool(planned)) as guard:
-            _converge_pinger(mirror, guard, state, actions)
+        _, done = plan_then_apply(module, mirror.namespace, lambda g, a: _converge_pinger(mirror, g, state, a))
+        actions.extend(done)
 
 
 # ---------------------------------------------------------------------------------------------------------------------
@@ -2134,13 +2142,9 @@ def absent(module: Any) -> dict[str, Any]:
     actions: list[str] = []
     run_namespace = mirror.namespace if namespace_exists(mirror.core, mirror.namespace) else None
     with run_step(module, run_namespace, STEP) if run_namespace else contextlib.nullcontext():
-        planned: list[str] = []
-        ids = _remove_mirror(mirror, None, planned)
-        if module.check_mode:
-            actions = planned
-        elif planned:
-            with guard_for(module, mirror.namespace, True) as guard:
-                ids = _remove_mirror(mirror, guard, actions)
+        ids, actions = plan_then_apply(
+            module, mirror.namespace, lambda g, a: _remove_mirror(mirror, g, a), apply_unplanned=False
+        )
     fact = {"state": "absent", "namespace": mirror.namespace, "component_ids": ids}
     return step_result(module, "hiero_solo_mirror_node", fact, actions)
 

@@ -56,13 +56,13 @@ from ansible_collections.hiero.solo.plugins.module_utils._steps.mirror_node impo
     deep_merge,
     default_cluster_ref,
     entity_id,
-    guard_for,
     load_remote_config,
     load_values_files,
     namespace_exists,
     node_account_id,
     node_id_of,
     operator_key_for,
+    plan_then_apply,
     record_deployed,
     remove_components,
     step_result,
@@ -335,13 +335,7 @@ def present(module: Any) -> dict[str, Any]:
     relay = _Relay(module, present=True)
     actions: list[str] = []
     with run_step(module, relay.namespace, STEP):
-        planned: list[str] = []
-        state = _converge(relay, None, planned)
-        if module.check_mode:
-            actions = planned
-        else:
-            with guard_for(module, relay.namespace, bool(planned)) as guard:
-                state = _converge(relay, guard, actions)
+        state, actions = plan_then_apply(module, relay.namespace, lambda g, a: _converge(relay, g, a))
     ns = relay.namespace
     fact = {
         "state": "present",
@@ -382,13 +376,9 @@ def absent(module: Any) -> dict[str, Any]:
     actions: list[str] = []
     run_namespace = relay.namespace if namespace_exists(relay.core, relay.namespace) else None
     with run_step(module, run_namespace, STEP) if run_namespace else contextlib.nullcontext():
-        planned: list[str] = []
-        ids = _remove(relay, None, planned)
-        if module.check_mode:
-            actions = planned
-        elif planned:
-            with guard_for(module, relay.namespace, True) as guard:
-                ids = _remove(relay, guard, actions)
+        ids, actions = plan_then_apply(
+            module, relay.namespace, lambda g, a: _remove(relay, g, a), apply_unplanned=False
+        )
     fact = {"state": "absent", "namespace": relay.namespace, "component_ids": ids}
     return step_result(module, "hiero_solo_relay", fact, actions)
 
