@@ -19,6 +19,7 @@ from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 from ansible_collections.hiero.solo.plugins.module_utils._client import Clients, get_clients, resolve_auth
 from ansible_collections.hiero.solo.plugins.module_utils._errors import DependencyMissing, HieroError
 from ansible_collections.hiero.solo.plugins.module_utils._helm import Helm, find_helm, module_runner
+from ansible_collections.hiero.solo.plugins.module_utils._watchdog import guard_run
 
 try:
     import kubernetes
@@ -86,6 +87,8 @@ class HieroModule:
             self._module.no_log_values.update(kubeconfig_secrets(kubeconfig))
         if requires_kubernetes:
             self._require_kubernetes()
+        # A step of a playbook run stops when that run is gone (see _watchdog); planning never needs to.
+        self._watchdog = None if self.check_mode else guard_run(self._module.params.get("lease"))
 
     def _require_kubernetes(self) -> None:
         wanted = ".".join(str(part) for part in MIN_KUBERNETES_VERSION)
@@ -142,6 +145,8 @@ class HieroModule:
     # -- how modules end ---------------------------------------------------------------------------------------------
 
     def _finish(self, result: dict[str, Any]) -> dict[str, Any]:
+        if self._watchdog is not None:
+            self._watchdog.stop()
         if self._helm is not None:
             for warning in self._helm.warnings:
                 self._module.warn(warning)
