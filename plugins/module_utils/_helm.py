@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import inspect
 import json
 import os
 import re
@@ -125,8 +126,14 @@ def subprocess_runner(argv: list[str], env_update: dict[str, str]) -> tuple[int,
 def module_runner(module: Any) -> Runner:
     """Adapt ``AnsibleModule.run_command`` (or anything with that signature) to a Runner."""
 
+    # Exceptions raised while helm runs (RunGone from the SIGTERM handler) must reach the module's own handling,
+    # not become run_command's generic "Error executing command." (handle_exceptions exists since ansible-core 2.16).
+    extra = (
+        {"handle_exceptions": False} if "handle_exceptions" in inspect.signature(module.run_command).parameters else {}
+    )
+
     def run(argv: list[str], env_update: dict[str, str]) -> tuple[int, str, str]:
-        return module.run_command(argv, environ_update=env_update)
+        return module.run_command(argv, environ_update=env_update, **extra)
 
     return run
 
@@ -381,6 +388,11 @@ def uninstall(
     return argv + _timeout_args(timeout_s) + kube_args(kube)
 
 
+def rollback(release: str, namespace: str, *, kube: Mapping[str, Any] | None = None) -> list[str]:
+    """``helm rollback`` to the previous revision."""
+    return ["rollback", release, "--namespace", namespace, *kube_args(kube)]
+
+
 def list_releases(
     namespace: str | None = None, *, filter: str | None = None, kube: Mapping[str, Any] | None = None
 ) -> list[str]:
@@ -488,6 +500,11 @@ def _release_not_found(err: str) -> bool:
     return "release: not found" in (err or "")
 
 
+def _operation_in_progress(err: str) -> bool:
+    """helm refuses to touch a release whose last operation never finished (status pending-*)."""
+    return "another operation (install/upgrade/rollback) is in progress" in (err or "")
+
+
 class Helm:
     """helm commands against one cluster; ``kube`` is resolved auth (``_client.resolve_auth``)."""
 
@@ -547,25 +564,55 @@ class Helm:
         timeout_s: int | float | None = None,
         atomic: bool = False,
     ) -> dict[str, Any]:
-        """Install or upgrade ``release``; return helm's release record (name, version, info.status, ...)."""
+        """Install or upgrade ``release``; return helm's release record (name, version, info.status, ...).
+
+        A release left ``pending-*`` by a helm that was killed mid-operation (an interrupted run) blocks every later
+        operation. Callers run under the deployment's Lease, so no other operation can be in progress: such a
+        release is recovered (pending-install: uninstalled; pending-upgrade / pending-rollback: rolled back to the
+        previous revision) and the install is tried once more, with a warning saying so.
+        """
         what = f"helm upgrade --install {release} ({source.describe()}) in namespace {namespace}"
-        argv, rc, out, err = self._execute(
-            lambda kube: upgrade_install(
-                release,
-                source,
-                namespace,
-                values_files=values_files,
-                set_values=set_values,
-                create_namespace=create_namespace,
-                wait=wait,
-                timeout_s=timeout_s,
-                atomic=atomic,
-                kube=kube,
-            ),
-        )
+
+        def attempt() -> tuple[list[str], int, str, str]:
+            return self._execute(
+                lambda kube: upgrade_install(
+                    release,
+                    source,
+                    namespace,
+                    values_files=values_files,
+                    set_values=set_values,
+                    create_namespace=create_namespace,
+                    wait=wait,
+                    timeout_s=timeout_s,
+                    atomic=atomic,
+                    kube=kube,
+                ),
+            )
+
+        argv, rc, out, err = attempt()
+        if rc != 0 and _operation_in_progress(err) and self.recover_pending(release, namespace):
+            argv, rc, out, err = attempt()
         if rc != 0:
             raise _helm_failure(what, argv, rc, out, err)
         return self._json(what, argv, out) or {}
+
+    def recover_pending(self, release: str, namespace: str) -> bool:
+        """Undo an interrupted operation of ``release`` (status pending-*); False when it is not pending."""
+        record = self.status(release, namespace)
+        state = str(((record or {}).get("info") or {}).get("status") or "")
+        if not state.startswith("pending-"):
+            return False
+        if state == "pending-install":
+            self.uninstall(release, namespace)
+            undo = "uninstalled it"
+        else:
+            what = f"helm rollback {release} in namespace {namespace}"
+            argv, rc, out, err = self._execute(lambda kube: rollback(release, namespace, kube=kube))
+            if rc != 0:
+                raise _helm_failure(what, argv, rc, out, err)
+            undo = "rolled it back to its previous revision"
+        self.warnings.append(f"release {namespace}/{release} was left {state} by an interrupted run; {undo}")
+        return True
 
     def status(self, release: str, namespace: str) -> dict[str, Any] | None:
         """The release record, or None when there is no such release."""
