@@ -55,6 +55,7 @@ from ansible_collections.hiero.solo.plugins.module_utils._steps.mirror_node impo
     default_cluster_ref,
     delete_leader_election,
     delete_or_absent,
+    delete_release_cluster_objects,
     ingress_class_exists,
     load_remote_config,
     load_values_files,
@@ -349,6 +350,8 @@ def _remove(explorer: _Explorer, guard: Any | None, actions: list[str]) -> list[
                 )
     if exists:
         remove_components(explorer.core, guard, ns, {KIND: ids}, actions)
+    releases = [name for i in ids for name in (explorer.names(i)["explorer"], explorer.names(i)["ingress_controller"])]
+    delete_release_cluster_objects(explorer.clients, guard, ns, releases, actions)
     return ids
 
 

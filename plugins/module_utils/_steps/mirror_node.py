@@ -40,7 +40,7 @@ import json
 import os
 import re
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any, TypeVar
 
 from ansible_collections.hiero.solo.plugins.module_utils import _keys, _local_config, _pod, _remote_config, _run_state
@@ -407,6 +407,39 @@ def delete_leader_election(clients: Any, namespace: str, name: str, dry: bool) -
         ):
             removed.append(f"{kind} {namespace}/{name}")
     return removed
+
+
+# Cluster-scoped kinds charts such as haproxy-ingress create, with their list and delete calls.
+_RELEASE_CLUSTER_KINDS = (
+    ("ClusterRoleBinding", "rbac", "list_cluster_role_binding", "delete_cluster_role_binding"),
+    ("ClusterRole", "rbac", "list_cluster_role", "delete_cluster_role"),
+)
+
+
+def delete_release_cluster_objects(
+    clients: Any, guard: Any | None, namespace: str, releases: Iterable[str], actions: list[str]
+) -> None:
+    """Delete what helm made cluster-wide for ``releases`` of ``namespace``; ``guard`` None only plans.
+
+    ``helm uninstall`` removes these with the release; when the namespace, and with it the release record, is gone
+    first (``kubectl delete ns``), nothing else would. Helm marks every object it creates with the annotations
+    ``meta.helm.sh/release-name`` and ``meta.helm.sh/release-namespace``; those are what is matched, never names.
+    """
+    wanted = set(releases)
+    for kind, api, lister, deleter in _RELEASE_CLUSTER_KINDS:
+        group = getattr(clients, api)
+        delete = getattr(group, deleter)
+        found = api_call("list", kind, None, None, getattr(group, lister))
+        for obj in found.items or []:
+            annotations = obj.metadata.annotations or {}
+            release = annotations.get("meta.helm.sh/release-name")
+            if annotations.get("meta.helm.sh/release-namespace") != namespace or release not in wanted:
+                continue
+            name = obj.metadata.name
+            actions.append(f"delete {kind} {name} (left by release {namespace}/{release})")
+            if guard is not None:
+                guard.check()
+                delete_or_absent(kind, None, name, lambda d=delete, n=name: d(n, _preload_content=False))
 
 
 def patch_ingresses(
@@ -2134,6 +2167,8 @@ def _remove_mirror(mirror: _Mirror, guard: Any | None, actions: list[str]) -> li
                     lambda name=name: core.delete_namespaced_secret(name, ns, _preload_content=False),
                 )
         remove_components(core, guard, ns, {KIND: ids}, actions)
+    releases = [name for i in ids for name in (mirror.names(i)["mirror_node"], mirror.names(i)["ingress_controller"])]
+    delete_release_cluster_objects(mirror.clients, guard, ns, [SHARED_RESOURCES_RELEASE, *releases], actions)
     return ids
 
 
