@@ -23,11 +23,18 @@ lint: setup
 unit: setup
 	$(PYTEST) tests/unit -q
 
+# Two workers, one test file each at a time (files share their sandbox and deployments): most of a run is
+# waiting on ansible-playbook and the sandbox's duration model, so two files overlap well on two cores.
 integration: setup
-	$(PYTEST) tests/integration -q
+	$(PYTEST) tests/integration -q -n 2 --dist loadfile
 
+# On failure the errors are printed again at the very end, where a CI log's tail shows them.
 molecule: setup
-	@if [ -d molecule/default ]; then $(BIN)/molecule test -s default; else echo "molecule: no scenario yet"; fi
+	@set -o pipefail; log=$$(mktemp); \
+	if $(BIN)/molecule test -s default 2>&1 | tee "$$log"; then rm -f "$$log"; else \
+	  echo "== molecule failed; its errors once more:"; \
+	  sed 's/\x1b\[[0-9;]*m//g' "$$log" | grep -E -A3 'fatal:|FAILED!|\[ERROR\]' | tail -n 60; \
+	  rm -f "$$log"; exit 1; fi
 
 demo: setup
 	@scripts/demo

@@ -19,7 +19,7 @@ from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 from ansible_collections.hiero.solo.plugins.module_utils._client import Clients, get_clients, resolve_auth
 from ansible_collections.hiero.solo.plugins.module_utils._errors import DependencyMissing, HieroError
 from ansible_collections.hiero.solo.plugins.module_utils._helm import Helm, find_helm, module_runner
-from ansible_collections.hiero.solo.plugins.module_utils._watchdog import guard_run
+from ansible_collections.hiero.solo.plugins.module_utils._watchdog import RunGone, guard_run
 
 try:
     import kubernetes
@@ -167,7 +167,7 @@ class HieroModule:
         if isinstance(exc, DependencyMissing) and exc.python_library:
             msg = missing_required_lib(exc.library, reason=exc.reason or None)
             result = dict(exc.result)
-        elif isinstance(exc, HieroError):
+        elif isinstance(exc, (HieroError, RunGone)):
             msg, result = exc.msg, dict(exc.result)
         else:
             msg, result = f"{type(exc).__name__}: {exc}", {}
@@ -182,6 +182,6 @@ class HieroModule:
         """Run ``step(self)`` and exit with its result, or fail with the exception it raised."""
         try:
             result = step(self)
-        except Exception as exc:  # the one place where every failure becomes fail_json
+        except (Exception, RunGone) as exc:  # the one place where every failure becomes fail_json
             self.fail_from_exception(exc)
         self.exit_json(**result)

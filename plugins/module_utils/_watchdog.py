@@ -26,14 +26,23 @@ import threading
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from ansible_collections.hiero.solo.plugins.module_utils._errors import HieroError
 from ansible_collections.hiero.solo.plugins.module_utils._lease import LocalProcessProber, parse_holder
 
 POLL_S = 0.5
+# A step that has not ended this long after the first SIGTERM gets a second one, with the default action.
+ESCALATE_S = 5.0
 
 
-class RunGone(HieroError):
-    """The playbook run this step belongs to ended, or the module was asked to terminate."""
+class RunGone(BaseException):
+    """The playbook run this step belongs to ended, or the module was asked to terminate.
+
+    A BaseException, as KeyboardInterrupt is: the ``except Exception`` of a retry loop must not swallow it.
+    """
+
+    def __init__(self, msg: str) -> None:
+        super().__init__(msg)
+        self.msg = msg
+        self.result: dict[str, Any] = {}
 
 
 def child_pids(pid: int) -> list[int]:
@@ -68,13 +77,17 @@ def watched_pid(lease: Any, hostname: str | None = None) -> int | None:
 
 
 class Watchdog(threading.Thread):
-    """Calls ``on_gone`` once when ``pid`` stops existing (a zombie counts as gone)."""
+    """Calls ``on_gone`` when ``pid`` stops existing (a zombie counts as gone), and again ``escalate_s`` later
+    unless stopped meanwhile."""
 
-    def __init__(self, pid: int, on_gone: Callable[[int], None], poll_s: float = POLL_S) -> None:
+    def __init__(
+        self, pid: int, on_gone: Callable[[int], None], poll_s: float = POLL_S, escalate_s: float = ESCALATE_S
+    ) -> None:
         super().__init__(name=f"hiero-solo-watchdog-{pid}", daemon=True)
         self.pid = pid
         self._on_gone = on_gone
         self._poll_s = poll_s
+        self._escalate_s = escalate_s
         self._halt = threading.Event()
         self._prober = LocalProcessProber()
 
@@ -82,6 +95,10 @@ class Watchdog(threading.Thread):
         while not self._halt.wait(self._poll_s):
             if not self._prober.alive(self.pid):
                 self._on_gone(self.pid)
+                # Still running escalate_s later (a module that ends stops its watchdog): once more. The SIGTERM
+                # handler is gone by then, so the default action ends the process.
+                if not self._halt.wait(self._escalate_s):
+                    self._on_gone(self.pid)
                 return
 
     def stop(self) -> None:

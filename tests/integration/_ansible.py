@@ -70,16 +70,15 @@ def ansible_env(kubeconfig: Path | str, work: Path, **extra: str) -> dict[str, s
     return env
 
 
-def run_playbook(
+def playbook_command(
     kubeconfig: Path | str,
     work: Path,
     playbook: str,
     extra_vars: dict[str, Any] | None = None,
     *,
     env: dict[str, str] | None = None,
-    timeout: float = 120,
-) -> PlaybookRun:
-    """Run ``tests/integration/playbooks/<playbook>`` to completion; ``result_file`` is passed as an extra var."""
+) -> tuple[list[str], dict[str, str], Path]:
+    """argv, environment and result file of a run of ``tests/integration/playbooks/<playbook>`` in ``work``."""
     work.mkdir(parents=True, exist_ok=True)
     (work / "home").mkdir(exist_ok=True)
     result_file = work / f"result-{uuid.uuid4().hex[:8]}.json"
@@ -94,11 +93,25 @@ def run_playbook(
         json.dumps(variables),
         str(PLAYBOOKS / playbook),
     ]
+    return argv, env if env is not None else ansible_env(kubeconfig, work), result_file
+
+
+def run_playbook(
+    kubeconfig: Path | str,
+    work: Path,
+    playbook: str,
+    extra_vars: dict[str, Any] | None = None,
+    *,
+    env: dict[str, str] | None = None,
+    timeout: float = 120,
+) -> PlaybookRun:
+    """Run ``tests/integration/playbooks/<playbook>`` to completion; ``result_file`` is passed as an extra var."""
+    argv, run_env, result_file = playbook_command(kubeconfig, work, playbook, extra_vars, env=env)
     started = time.monotonic()
     proc = subprocess.run(
         argv,
         cwd=work,
-        env=env if env is not None else ansible_env(kubeconfig, work),
+        env=run_env,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
@@ -106,3 +119,21 @@ def run_playbook(
         check=False,
     )
     return PlaybookRun(proc.returncode, proc.stdout, time.monotonic() - started, result_file)
+
+
+def start_playbook(
+    kubeconfig: Path | str,
+    work: Path,
+    playbook: str,
+    extra_vars: dict[str, Any] | None = None,
+    *,
+    env: dict[str, str] | None = None,
+) -> subprocess.Popen:
+    """Start the run in the background, in a process group of its own (so a test can kill it as a terminal would);
+    its output goes to ``work/output.log``."""
+    argv, env, _result_file = playbook_command(kubeconfig, work, playbook, extra_vars, env=env)
+    log = (work / "output.log").open("w")
+    try:
+        return subprocess.Popen(argv, cwd=work, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    finally:
+        log.close()

@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 
 from ansible_collections.hiero.solo.plugins.module_utils._lease import Holder, local_holder
-from ansible_collections.hiero.solo.plugins.module_utils._watchdog import Watchdog, child_pids, watched_pid
+from ansible_collections.hiero.solo.plugins.module_utils._watchdog import ESCALATE_S, Watchdog, child_pids, watched_pid
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -70,27 +70,35 @@ def test_child_pids_lists_direct_children_only():
         child.wait()
 
 
-def test_the_watchdog_reports_a_dead_process_once_and_not_a_living_one():
+def test_the_watchdog_reports_a_dead_process_again_unless_stopped_and_never_a_living_one():
     living = subprocess.Popen(["sleep", "30"])
     doomed = subprocess.Popen(["sleep", "30"])
+    twice = subprocess.Popen(["sleep", "30"])
     seen: list[int] = []
     try:
         keep = Watchdog(living.pid, seen.append, poll_s=0.05)
-        watch = Watchdog(doomed.pid, seen.append, poll_s=0.05)
-        keep.start()
-        watch.start()
+        watch = Watchdog(doomed.pid, seen.append, poll_s=0.05, escalate_s=0.5)
+        again = Watchdog(twice.pid, seen.append, poll_s=0.05, escalate_s=0.5)
+        for thread in (keep, watch, again):
+            thread.start()
         time.sleep(0.3)
         assert seen == []
         doomed.kill()
         doomed.wait()  # reaped: gone from /proc
         assert wait_until(lambda: seen == [doomed.pid])
+        watch.stop()  # as a module that ends does: no second report
         watch.join(timeout=2)
         assert not watch.is_alive()
+        twice.kill()
+        twice.wait()
+        assert wait_until(lambda: seen.count(twice.pid) == 2)
+        again.join(timeout=2)
+        assert not again.is_alive()
         assert keep.is_alive()
         keep.stop()
         keep.join(timeout=2)
         assert not keep.is_alive()
-        assert seen == [doomed.pid]
+        assert seen == [doomed.pid, twice.pid, twice.pid]
     finally:
         living.kill()
         living.wait()
@@ -107,7 +115,12 @@ STEP = textwrap.dedent(
     with open(report, "w") as out:
         out.write(json.dumps({"child": helm.pid}))
     try:
-        helm.wait()
+        while True:
+            try:
+                helm.wait()
+                break
+            except Exception:  # a retry loop must not swallow the end of the run
+                continue
         outcome = {"child": helm.pid, "ended": "child exited"}
     except RunGone as exc:
         outcome = {"child": helm.pid, "ended": "RunGone", "msg": exc.msg}
@@ -129,10 +142,10 @@ def playbook():
         proc.wait()
 
 
-def start_step(tmp_path: Path, lease: dict) -> tuple[subprocess.Popen, Path, int]:
+def start_step(tmp_path: Path, lease: dict, script: str = STEP) -> tuple[subprocess.Popen, Path, int]:
     report = tmp_path / "report.json"
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT / "collections"), os.environ.get("PYTHONPATH", "")])}
-    step = subprocess.Popen([sys.executable, "-c", STEP, json.dumps(lease), str(report)], env=env)
+    step = subprocess.Popen([sys.executable, "-c", script, json.dumps(lease), str(report)], env=env)
     assert wait_until(lambda: report.exists() and report.read_text().strip() != ""), "the step did not start"
     return step, report, json.loads(report.read_text())["child"]
 
@@ -170,3 +183,34 @@ def test_a_step_of_a_playbook_on_another_host_is_left_to_the_lease_fence(tmp_pat
         step.kill()
         step.wait()
         os.kill(child, signal.SIGKILL)
+
+
+STUBBORN = textwrap.dedent(
+    """
+    import json, sys, time
+    from ansible_collections.hiero.solo.plugins.module_utils._watchdog import guard_run
+
+    lease, report = json.loads(sys.argv[1]), sys.argv[2]
+    guard_run(lease)
+    with open(report, "w") as out:
+        out.write(json.dumps({"child": 0}))
+    while True:
+        try:
+            time.sleep(0.1)
+        except BaseException:  # swallows even RunGone
+            pass
+    """
+)
+
+
+def test_a_step_that_swallows_the_end_of_its_run_is_terminated_anyway(tmp_path, playbook):
+    step, _report, _child = start_step(tmp_path, lease_of(local_holder(playbook.pid)), STUBBORN)
+    try:
+        playbook.kill()
+        playbook.wait()
+        # first SIGTERM raises RunGone (swallowed here); the second, ESCALATE_S later, has the default action
+        assert step.wait(timeout=ESCALATE_S + 10) == -signal.SIGTERM
+    finally:
+        if step.poll() is None:
+            step.kill()
+            step.wait()
