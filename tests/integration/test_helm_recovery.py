@@ -25,6 +25,7 @@ NAMESPACE = "default"
 @pytest.fixture
 def helm(sandbox, tmp_path) -> Helm:
     env = {name: str(tmp_path / name.lower()) for name in ("HELM_CACHE_HOME", "HELM_CONFIG_HOME", "HELM_DATA_HOME")}
+    env["HOME"] = str(tmp_path / "home")  # client-go's discovery cache (~/.kube/cache)
     return Helm(find_helm(), {"kubeconfig": str(sandbox.kubeconfig)}, env=env)
 
 
