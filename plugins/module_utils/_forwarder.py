@@ -420,4 +420,10 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    code = main()
+    # End without interpreter finalization: a connection thread (daemon) may still be logging to stderr, and
+    # finalization would then abort the process ("could not acquire lock for <stderr> at interpreter shutdown").
+    logging.shutdown()
+    with contextlib.suppress(OSError, ValueError):
+        sys.stderr.flush()
+    os._exit(code)
