@@ -39,7 +39,7 @@ from ansible_collections.hiero.solo.plugins.module_utils._steps._common import (
     solo_home,
     use_cluster_ref_context,
 )
-from ansible_collections.hiero.solo.plugins.module_utils._steps.mirror_node import (
+from ansible_collections.hiero.solo.plugins.module_utils._steps._component import (
     INGRESS_CONTROLLER_POD_NAME,
     INGRESS_CONTROLLER_PREFIX,
     INGRESS_CONTROLLER_VALUES,

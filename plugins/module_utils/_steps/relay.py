@@ -36,10 +36,9 @@ from ansible_collections.hiero.solo.plugins.module_utils._steps._common import (
     solo_home,
     use_cluster_ref_context,
 )
-from ansible_collections.hiero.solo.plugins.module_utils._steps.mirror_node import (
+from ansible_collections.hiero.solo.plugins.module_utils._steps._component import (
     DEFAULT_OPERATOR_NUMBER,
     HAPROXY_SERVICE_SELECTOR,
-    MIRROR_INGRESS_CONTROLLER,
     NODE_NAME_LABEL,
     api_call,
     budget,
@@ -68,6 +67,9 @@ from ansible_collections.hiero.solo.plugins.module_utils._steps.mirror_node impo
     step_result,
     uninstall_release,
     wait_pods_gone,
+)
+from ansible_collections.hiero.solo.plugins.module_utils._steps.mirror_node import (
+    MIRROR_INGRESS_CONTROLLER,
 )
 
 STEP = "relay"

@@ -13,6 +13,7 @@ from ansible_collections.hiero.solo.plugins.module_utils import _keys
 from ansible_collections.hiero.solo.plugins.module_utils import _remote_config as rc
 from ansible_collections.hiero.solo.plugins.module_utils._errors import HieroError, InputError
 from ansible_collections.hiero.solo.plugins.module_utils._helm import ChartSource
+from ansible_collections.hiero.solo.plugins.module_utils._steps import _component as comp
 from ansible_collections.hiero.solo.plugins.module_utils._steps import mirror_node as mn
 
 NS = "one-shot"
@@ -42,7 +43,7 @@ def test_address_book_lists_every_node_with_its_gossip_key_and_decodes_with_the_
             0,
             0,
             mn.node_fqdn(doc, alias, NS, "one-shot"),
-            mn.GRPC_PORT,
+            comp.GRPC_PORT,
             mn.gossip_public_key_hex(certs[alias], alias),
         )
         for alias in ("node1", "node2", "node3")
@@ -189,7 +190,7 @@ def test_values_files_cannot_override_what_solo_sets_but_add_to_it():
 
 def test_secret_strings_finds_passwords_and_keys_in_values():
     pinger = {"operator_id": "0.0.2", "operator_key": "k3y", "recipient": "0.0.98", "enabled": True}
-    found = mn.secret_strings(values(pinger=pinger))
+    found = comp.secret_strings(values(pinger=pinger))
     assert {"redis-secret", "k3y"} <= found
     assert "0.0.2" not in found and "6379" not in found
 
@@ -268,35 +269,35 @@ SOURCE = ChartSource("repo", "hedera-mirror", repo="https://example.org/charts",
 def test_release_drift_reasons():
     wanted = {"a": 1}
     record = {"name": "mirror-1", "status": "deployed", "chart": "hedera-mirror-0.160.0"}
-    assert mn.release_drift(None, None, SOURCE, wanted) == "not installed"
-    assert mn.release_drift({**record, "status": "failed"}, wanted, SOURCE, wanted) == "status failed"
-    assert mn.release_drift({**record, "chart": "hedera-mirror-0.159.0"}, wanted, SOURCE, wanted).startswith("chart")
-    assert mn.release_drift(record, {"a": 2}, SOURCE, wanted) == "values differ"
-    assert mn.release_drift(record, wanted, SOURCE, wanted) is None
+    assert comp.release_drift(None, None, SOURCE, wanted) == "not installed"
+    assert comp.release_drift({**record, "status": "failed"}, wanted, SOURCE, wanted) == "status failed"
+    assert comp.release_drift({**record, "chart": "hedera-mirror-0.159.0"}, wanted, SOURCE, wanted).startswith("chart")
+    assert comp.release_drift(record, {"a": 2}, SOURCE, wanted) == "values differ"
+    assert comp.release_drift(record, wanted, SOURCE, wanted) is None
 
 
 def test_expected_chart_of_each_source_kind(tmp_path):
-    assert mn.expected_chart(SOURCE) == "hedera-mirror-0.160.0"
-    assert mn.expected_chart(ChartSource("oci", "oci://ghcr.io/x/charts/solo-shared-resources", version="0.66.0")) == (
-        "solo-shared-resources-0.66.0"
-    )
+    assert comp.expected_chart(SOURCE) == "hedera-mirror-0.160.0"
+    assert comp.expected_chart(
+        ChartSource("oci", "oci://ghcr.io/x/charts/solo-shared-resources", version="0.66.0")
+    ) == ("solo-shared-resources-0.66.0")
     (tmp_path / "Chart.yaml").write_text("apiVersion: v2\nname: stand-in\nversion: 1.2.3\n")
-    assert mn.expected_chart(ChartSource("path", str(tmp_path))) == "stand-in-1.2.3"
-    assert mn.expected_chart(ChartSource("path", str(tmp_path / "chart.tgz"))) is None
+    assert comp.expected_chart(ChartSource("path", str(tmp_path))) == "stand-in-1.2.3"
+    assert comp.expected_chart(ChartSource("path", str(tmp_path / "chart.tgz"))) is None
 
 
 def test_chart_sources_take_the_option_over_upstream(tmp_path):
-    sources = mn.chart_sources(
+    sources = comp.chart_sources(
         {"chart_sources": {"mirror_node": {"path": str(tmp_path)}, "relay": {"version": "9.9.9"}}},
         {"mirror_node": "0.161.0", "ingress_controller": None},
     )
     assert sources["mirror_node"] == ChartSource("path", str(tmp_path))
     assert sources["ingress_controller"].version == "0.14.5"
     assert "relay" not in sources
-    upstream = mn.chart_sources({}, {"mirror_node": "0.161.0"})["mirror_node"]
+    upstream = comp.chart_sources({}, {"mirror_node": "0.161.0"})["mirror_node"]
     assert (upstream.chart, upstream.version) == ("hedera-mirror", "0.161.0")
     with pytest.raises(InputError, match="chart_sources"):
-        mn.chart_sources({"chart_sources": ["no"]}, {"mirror_node": None})
+        comp.chart_sources({"chart_sources": ["no"]}, {"mirror_node": None})
 
 
 # --------------------------------------------------------------------------------------------- remote config
@@ -305,16 +306,16 @@ def test_chart_sources_take_the_option_over_upstream(tmp_path):
 def test_deployed_component_updates_a_preregistered_component_and_its_version():
     doc = remote_doc()
     rc.add_component(doc, "mirrorNodes", rc.new_component("mirrorNodes", 1, NS, "one-shot"), increment_id=False)
-    after = mn.deployed_component(copy.deepcopy(doc), "mirrorNodes", 1, NS, "one-shot", version="v0.160.0")
+    after = comp.deployed_component(copy.deepcopy(doc), "mirrorNodes", 1, NS, "one-shot", version="v0.160.0")
     assert rc.get_component(after, "mirrorNodes", 1)["metadata"]["phase"] == "deployed"
     assert after["versions"]["mirrorNodeChart"] == "0.160.0"
     assert after["state"]["componentIds"]["mirrorNodes"] == 1  # pre-registered with skipIncrement: left alone
-    assert mn.deployed_component(copy.deepcopy(after), "mirrorNodes", 1, NS, "one-shot", version="v0.160.0") == after
+    assert comp.deployed_component(copy.deepcopy(after), "mirrorNodes", 1, NS, "one-shot", version="v0.160.0") == after
 
 
 def test_deployed_component_adds_a_missing_one_and_bumps_the_counter():
     doc = remote_doc()
-    after = mn.deployed_component(copy.deepcopy(doc), "postgres", 1, NS, "one-shot")
+    after = comp.deployed_component(copy.deepcopy(doc), "postgres", 1, NS, "one-shot")
     assert rc.get_component(after, "postgres", 1)["metadata"] == {
         "id": 1,
         "namespace": NS,
@@ -322,7 +323,7 @@ def test_deployed_component_adds_a_missing_one_and_bumps_the_counter():
         "phase": "deployed",
     }
     assert after["state"]["componentIds"]["postgres"] == 2
-    relay = mn.deployed_component(copy.deepcopy(doc), "relayNodes", 1, NS, "one-shot", consensusNodeIds=[0, 1, 2])
+    relay = comp.deployed_component(copy.deepcopy(doc), "relayNodes", 1, NS, "one-shot", consensusNodeIds=[0, 1, 2])
     assert rc.get_component(relay, "relayNodes", 1)["consensusNodeIds"] == [0, 1, 2]
 
 
@@ -330,18 +331,18 @@ def test_without_components_removes_only_what_is_named():
     doc = remote_doc()
     for kind in ("mirrorNodes", "postgres", "redis", "explorers"):
         rc.add_component(doc, kind, rc.new_component(kind, 1, NS, "one-shot", phase="deployed"))
-    after = mn.without_components(copy.deepcopy(doc), {"mirrorNodes": [1], "postgres": None, "redis": None})
-    assert mn.component_ids(after, "mirrorNodes") == [] and mn.component_ids(after, "postgres") == []
-    assert mn.component_ids(after, "explorers") == [1]
+    after = comp.without_components(copy.deepcopy(doc), {"mirrorNodes": [1], "postgres": None, "redis": None})
+    assert comp.component_ids(after, "mirrorNodes") == [] and comp.component_ids(after, "postgres") == []
+    assert comp.component_ids(after, "explorers") == [1]
     assert len(rc.components(after, "consensusNodes")) == 3
 
 
 def test_component_id_is_the_registered_one_else_the_next():
     doc = remote_doc()
-    assert mn.component_id_for(doc, "mirrorNodes") == 1
+    assert comp.component_id_for(doc, "mirrorNodes") == 1
     rc.add_component(doc, "mirrorNodes", rc.new_component("mirrorNodes", 4, NS, "one-shot"), increment_id=False)
-    assert mn.component_id_for(doc, "mirrorNodes") == 4
-    assert mn.component_id_for(None, "relayNodes") == 1
+    assert comp.component_id_for(doc, "mirrorNodes") == 4
+    assert comp.component_id_for(None, "relayNodes") == 1
 
 
 # --------------------------------------------------------------------------------------------- database init
@@ -405,16 +406,16 @@ def test_init_script_location_defaults_to_the_release_on_github():
 
 def test_input_checks_name_the_field():
     with pytest.raises(InputError, match=r"^node_aliases: .*'n1'"):
-        mn.check_node_aliases(["n1"])
+        comp.check_node_aliases(["n1"])
     with pytest.raises(InputError, match=r"^node_aliases: 'node1' is listed twice"):
-        mn.check_node_aliases(["node1", "node1"])
+        comp.check_node_aliases(["node1", "node1"])
     with pytest.raises(InputError, match=r"^operator_id: expected an account id"):
-        mn.check_entity_id("operator_id", "2")
+        comp.check_entity_id("operator_id", "2")
     with pytest.raises(InputError, match=r"^values_files: values file .* does not exist"):
-        mn.check_values_files(["/nonexistent/values.yaml"])
+        comp.check_values_files(["/nonexistent/values.yaml"])
 
 
 def test_deep_merge_merges_maps_and_replaces_everything_else():
     base = {"a": {"b": 1, "c": [1, 2]}, "d": 1}
-    assert mn.deep_merge(base, {"a": {"c": [3]}, "e": {"f": 1}}) == {"a": {"b": 1, "c": [3]}, "d": 1, "e": {"f": 1}}
+    assert comp.deep_merge(base, {"a": {"c": [3]}, "e": {"f": 1}}) == {"a": {"b": 1, "c": [3]}, "d": 1, "e": {"f": 1}}
     assert base == {"a": {"b": 1, "c": [1, 2]}, "d": 1}
