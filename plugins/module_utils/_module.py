@@ -8,6 +8,7 @@ once, at the edge.
 
 from __future__ import annotations
 
+import contextlib
 import re
 import traceback
 from collections.abc import Callable, Mapping
@@ -178,10 +179,21 @@ class HieroModule:
         result.setdefault("exception", "".join(traceback.format_exception(type(exc), exc, exc.__traceback__)))
         self.fail_json(msg=msg, **result)
 
-    def execute(self, step: Callable[[HieroModule], dict[str, Any]]) -> NoReturn:
-        """Run ``step(self)`` and exit with its result, or fail with the exception it raised."""
+    def execute(
+        self,
+        step: Callable[[HieroModule], dict[str, Any]],
+        on_failure: Callable[[HieroModule, BaseException], None] | None = None,
+    ) -> NoReturn:
+        """Run ``step(self)`` and exit with its result, or fail with the exception it raised.
+
+        ``on_failure(self, exc)`` runs first on a failure (e.g. recording it in the run-state); its own errors are
+        ignored, so they never hide the failure being reported.
+        """
         try:
             result = step(self)
         except (Exception, RunGone) as exc:  # the one place where every failure becomes fail_json
+            if on_failure is not None:
+                with contextlib.suppress(Exception):
+                    on_failure(self, exc)
             self.fail_from_exception(exc)
         self.exit_json(**result)

@@ -180,6 +180,7 @@ from ansible_collections.hiero.solo.plugins.module_utils._args import (  # noqa:
 from ansible_collections.hiero.solo.plugins.module_utils._module import HieroModule  # noqa: E402
 from ansible_collections.hiero.solo.plugins.module_utils._steps.block_node import (  # noqa: E402
     BLOCK_NODE_ARG_SPEC,
+    on_failure,
     run,
 )
 
@@ -191,7 +192,7 @@ def main() -> None:
         ),
         supports_check_mode=True,
     )
-    module.execute(run)
+    module.execute(run, on_failure)
 
 
 if __name__ == "__main__":

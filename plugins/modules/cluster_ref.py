@@ -210,7 +210,7 @@ from ansible_collections.hiero.solo.plugins.module_utils._args import (  # noqa:
     argspec,
 )
 from ansible_collections.hiero.solo.plugins.module_utils._module import HieroModule  # noqa: E402
-from ansible_collections.hiero.solo.plugins.module_utils._steps.cluster_ref import CLUSTER_REF_ARG_SPEC, run  # noqa: E402
+from ansible_collections.hiero.solo.plugins.module_utils._steps.cluster_ref import CLUSTER_REF_ARG_SPEC, on_failure, run  # noqa: E402
 
 
 def main() -> None:
@@ -220,7 +220,7 @@ def main() -> None:
         ),
         supports_check_mode=True,
     )
-    module.execute(run)
+    module.execute(run, on_failure)
 
 
 if __name__ == "__main__":

@@ -212,6 +212,7 @@ from ansible_collections.hiero.solo.plugins.module_utils._args import (  # noqa:
 from ansible_collections.hiero.solo.plugins.module_utils._module import HieroModule  # noqa: E402
 from ansible_collections.hiero.solo.plugins.module_utils._steps.consensus_network import (  # noqa: E402
     CONSENSUS_NETWORK_ARG_SPEC,
+    on_failure,
     run,
 )
 
@@ -223,7 +224,7 @@ def main() -> None:
         ),
         supports_check_mode=True,
     )
-    module.execute(run)
+    module.execute(run, on_failure)
 
 
 if __name__ == "__main__":

@@ -200,6 +200,7 @@ from ansible_collections.hiero.solo.plugins.module_utils._args import (  # noqa:
 from ansible_collections.hiero.solo.plugins.module_utils._module import HieroModule  # noqa: E402
 from ansible_collections.hiero.solo.plugins.module_utils._steps.consensus_node import (  # noqa: E402
     CONSENSUS_NODE_ARG_SPEC,
+    on_failure,
     run,
 )
 
@@ -209,7 +210,7 @@ def main() -> None:
         argument_spec=argspec(AUTH_ARG_SPEC, LEASE_ARG_SPEC, RUN_ARG_SPEC, WAIT_ARG_SPEC, CONSENSUS_NODE_ARG_SPEC),
         supports_check_mode=True,
     )
-    module.execute(run)
+    module.execute(run, on_failure)
 
 
 if __name__ == "__main__":

@@ -147,7 +147,7 @@ from ansible_collections.hiero.solo.plugins.module_utils._args import (  # noqa:
     argspec,
 )
 from ansible_collections.hiero.solo.plugins.module_utils._module import HieroModule  # noqa: E402
-from ansible_collections.hiero.solo.plugins.module_utils._steps.keys import KEYS_ARG_SPEC, run  # noqa: E402
+from ansible_collections.hiero.solo.plugins.module_utils._steps.keys import KEYS_ARG_SPEC, on_failure, run  # noqa: E402
 
 
 def main() -> None:
@@ -155,7 +155,7 @@ def main() -> None:
         argument_spec=argspec(AUTH_ARG_SPEC, LEASE_ARG_SPEC, RUN_ARG_SPEC, WAIT_ARG_SPEC, KEYS_ARG_SPEC),
         supports_check_mode=True,
     )
-    module.execute(run)
+    module.execute(run, on_failure)
 
 
 if __name__ == "__main__":

@@ -149,6 +149,7 @@ from ansible_collections.hiero.solo.plugins.module_utils._args import (  # noqa:
 from ansible_collections.hiero.solo.plugins.module_utils._module import HieroModule  # noqa: E402
 from ansible_collections.hiero.solo.plugins.module_utils._steps.platform_build import (  # noqa: E402
     PLATFORM_BUILD_ARG_SPEC,
+    on_failure,
     run,
 )
 
@@ -159,7 +160,7 @@ def main() -> None:
         supports_check_mode=True,
         requires_kubernetes=False,
     )
-    module.execute(run)
+    module.execute(run, on_failure)
 
 
 if __name__ == "__main__":

@@ -260,6 +260,7 @@ from ansible_collections.hiero.solo.plugins.module_utils._args import (  # noqa:
 from ansible_collections.hiero.solo.plugins.module_utils._module import HieroModule  # noqa: E402
 from ansible_collections.hiero.solo.plugins.module_utils._steps.port_forward import (  # noqa: E402
     PORT_FORWARD_ARG_SPEC,
+    on_failure,
     run,
 )
 
@@ -269,7 +270,7 @@ def main() -> None:
         argument_spec=argspec(AUTH_ARG_SPEC, LEASE_ARG_SPEC, RUN_ARG_SPEC, WAIT_ARG_SPEC, PORT_FORWARD_ARG_SPEC),
         supports_check_mode=True,
     )
-    module.execute(run)
+    module.execute(run, on_failure)
 
 
 if __name__ == "__main__":

@@ -176,7 +176,7 @@ from ansible_collections.hiero.solo.plugins.module_utils._args import (  # noqa:
     argspec,
 )
 from ansible_collections.hiero.solo.plugins.module_utils._module import HieroModule  # noqa: E402
-from ansible_collections.hiero.solo.plugins.module_utils._steps.relay import RELAY_ARG_SPEC, run  # noqa: E402
+from ansible_collections.hiero.solo.plugins.module_utils._steps.relay import RELAY_ARG_SPEC, on_failure, run  # noqa: E402
 
 
 def main() -> None:
@@ -186,7 +186,7 @@ def main() -> None:
         ),
         supports_check_mode=True,
     )
-    module.execute(run)
+    module.execute(run, on_failure)
 
 
 if __name__ == "__main__":

@@ -15,6 +15,7 @@ from kubernetes import client, config
 
 from ansible_collections.hiero.solo.plugins.module_utils import _run_state as run_state
 from ansible_collections.hiero.solo.plugins.module_utils._errors import HieroError, WaitTimeout
+from tests.integration._ansible import run_playbook
 
 
 def _core(sandbox_server) -> client.CoreV1Api:
@@ -145,3 +146,26 @@ def test_timeout_stale_run_and_missing_namespace_fail_clearly(sandbox, namespace
 
     with pytest.raises(HieroError, match="namespace no-such-namespace does not exist"):
         run_state.register(core, "no-such-namespace", "run-1", {"mirror_node": "pending"})
+
+
+def test_a_step_that_fails_before_it_starts_still_blocks_its_waiters_at_once(sandbox, namespace, tmp_path):
+    """The explorer module fails on a missing values file before entering its run-state step: the failure must be
+    recorded all the same, so a waiter fails at once with "blocked by explorer" instead of waiting out its timeout."""
+    core = _core(sandbox)
+    run_state.register(core, namespace, "run-early", {"explorer": "pending", "relay": "pending"})
+    missing = tmp_path / "no-such-values.yaml"
+    run = run_playbook(
+        sandbox.kubeconfig,
+        tmp_path / "work",
+        "step_fails_early.yml",
+        {"namespace": namespace, "run_id": "run-early", "missing_values_file": str(missing)},
+    )
+    assert run.rc != 0, run.output[-4000:]
+    explorer = run_state.read(core, namespace).steps["explorer"]
+    assert explorer.status == "failed", explorer
+    assert "values_files" in explorer.error and str(missing) in explorer.error, explorer.error
+    assert run_state.read(core, namespace).steps["relay"].status == "pending"  # only the failed step is touched
+    started = time.monotonic()
+    with pytest.raises(HieroError, match="blocked by explorer"):
+        run_state.wait_for(core, namespace, "run-early", ["explorer"], timeout_s=60)
+    assert time.monotonic() - started < 5

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 from ansible_collections.hiero.solo.plugins.module_utils import _local_config, _run_state
@@ -131,6 +131,31 @@ def run_step(module: Any, namespace: str | None, step: str) -> Iterator[None]:
         fence=lease_fence(module),
     ):
         yield
+
+
+def record_failure(step: str | Callable[[Mapping[str, Any]], str | None]) -> Callable[[Any, BaseException], None]:
+    """``HieroModule.execute(on_failure=...)``: record a failure that happened before ``run_step`` was entered.
+
+    ``run_step`` records what fails inside it; a step that fails earlier (reading its inputs, the remote config,
+    the cluster reference) would leave its entry ``pending``, and whoever waits for it would wait out its whole
+    timeout instead of failing at once with "blocked by <step>: <cause>". ``step`` is the run-state step name, or a
+    function of the parameters giving it (None: nothing to record). Only a ``pending`` entry of this run is changed.
+    """
+
+    def on_failure(module: Any, exc: BaseException) -> None:
+        params = module.params
+        name = step(params) if callable(step) else step
+        run_id, namespace = params.get("run_id"), params.get("namespace")
+        if module.check_mode or not name or not run_id or not namespace:
+            return
+        core = module.clients().core
+        state = _run_state.read(core, namespace)
+        entry = state.steps.get(name)
+        if state.run_id != run_id or entry is None or entry.status != _run_state.PENDING:
+            return
+        _run_state.mark(core, namespace, run_id, name, _run_state.FAILED, error=getattr(exc, "msg", None) or str(exc))
+
+    return on_failure
 
 
 def diff_of(before: Any, after: Any, before_header: str = "", after_header: str = "") -> dict[str, Any]:

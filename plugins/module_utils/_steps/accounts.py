@@ -48,6 +48,7 @@ from ansible_collections.hiero.solo.plugins.module_utils._steps._common import (
     check_label,
     check_run_options,
     diff_of,
+    record_failure,
     run_step,
     solo_home,
     use_cluster_ref_context,
@@ -72,6 +73,9 @@ ACCOUNTS_ARG_SPEC: dict[str, dict[str, Any]] = {
 }
 
 STEP = "accounts"
+# HieroModule.execute(run, on_failure): a failure before run_step is entered still reaches the run-state.
+on_failure = record_failure(STEP)
+
 ACCOUNTS_FILE = "accounts.json"
 ACCOUNTS_FILE_MODE = 0o600
 GROUP = "ecdsa-alias"

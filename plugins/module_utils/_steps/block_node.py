@@ -36,6 +36,7 @@ from ansible_collections.hiero.solo.plugins.module_utils._steps._common import (
     check_run_options,
     diff_of,
     lease_fence,
+    record_failure,
     run_step,
     solo_home,
     use_cluster_ref_context,
@@ -44,6 +45,9 @@ from ansible_collections.hiero.solo.plugins.module_utils._steps._common import (
 
 STEP = "block_node"
 DESTROY_STEP = "block_node_destroy"
+# HieroModule.execute(run, on_failure): a failure before run_step is entered still reaches the run-state.
+on_failure = record_failure(lambda params: DESTROY_STEP if params.get("state") == "absent" else STEP)
+
 COMPONENT = "block_node"
 COMMANDS = {"present": "block node add", "absent": "block node destroy"}
 CONTAINER = "block-node-server"

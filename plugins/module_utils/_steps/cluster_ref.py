@@ -43,6 +43,7 @@ from ansible_collections.hiero.solo.plugins.module_utils._steps._common import (
     check_label,
     check_run_options,
     diff_of,
+    record_failure,
     run_step,
     solo_home,
     use_cluster_ref_context,
@@ -63,6 +64,9 @@ CLUSTER_REF_ARG_SPEC: dict[str, dict[str, Any]] = {
 
 # Run-state step names; `connected` and `disconnected` only touch the local config (see run()).
 STEP_NAMES = {"setup": "cluster_setup", "reset": "cluster_reset"}
+# HieroModule.execute(run, on_failure): a failure before run_step is entered still reaches the run-state.
+on_failure = record_failure(lambda params: STEP_NAMES.get(params.get("state")))
+
 
 POD_MONITOR_ROLE = "pod-monitor-role"
 CLUSTER_ROLE_LABELS = {"solo.hedera.com/type": "cluster-role"}

@@ -48,6 +48,7 @@ from ansible_collections.hiero.solo.plugins.module_utils._steps._common import (
     check_run_options,
     diff_of,
     lease_fence,
+    record_failure,
     run_step,
     solo_home,
     use_cluster_ref_context,
@@ -55,6 +56,9 @@ from ansible_collections.hiero.solo.plugins.module_utils._steps._common import (
 )
 
 STEP = "consensus_network"
+# HieroModule.execute(run, on_failure): a failure before run_step is entered still reaches the run-state.
+on_failure = record_failure(STEP)
+
 RELEASE = "solo-deployment"
 COMPONENT = "solo_deployment"
 COMMAND = "consensus network deploy"

@@ -58,6 +58,7 @@ from ansible_collections.hiero.solo.plugins.module_utils._steps._common import (
     check_label,
     check_run_options,
     lease_fence,
+    record_failure,
     run_step,
     solo_home,
     use_cluster_ref_context,
@@ -72,6 +73,9 @@ from ansible_collections.hiero.solo.plugins.module_utils._steps.consensus_networ
 )
 
 STEP_NAMES = {"configured": "consensus_node_configured", "started": "consensus_node_started"}
+# HieroModule.execute(run, on_failure): a failure before run_step is entered still reaches the run-state.
+on_failure = record_failure(lambda params: STEP_NAMES.get(params.get("state")))
+
 COMMANDS = {"configured": "consensus node setup", "started": "consensus node start"}
 
 HOME_DIR = "/home/hedera"

@@ -35,6 +35,7 @@ from ansible_collections.hiero.solo.plugins.module_utils._pod import wait_pods
 from ansible_collections.hiero.solo.plugins.module_utils._steps._common import (
     check_label,
     check_run_options,
+    record_failure,
     run_step,
     solo_home,
     use_cluster_ref_context,
@@ -70,6 +71,9 @@ from ansible_collections.hiero.solo.plugins.module_utils._steps._component impor
 )
 
 STEP = "explorer"
+# HieroModule.execute(run, on_failure): a failure before run_step is entered still reaches the run-state.
+on_failure = record_failure(STEP)
+
 KIND = "explorers"
 DEFAULT_VERSION = COMPONENTS["explorer"].default
 RELEASE_PREFIX = "hiero-explorer"

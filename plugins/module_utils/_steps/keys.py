@@ -32,6 +32,7 @@ from ansible_collections.hiero.solo.plugins.module_utils._steps._common import (
     check_label,
     check_run_options,
     diff_of,
+    record_failure,
     run_step,
     solo_home,
     use_cluster_ref_context,
@@ -48,6 +49,9 @@ KEYS_ARG_SPEC: dict[str, dict[str, Any]] = {
 }
 
 STEP = "keys"
+# HieroModule.execute(run, on_failure): a failure before run_step is entered still reaches the run-state.
+on_failure = record_failure(STEP)
+
 GOSSIP, TLS = "gossip", "tls"
 # Where a pair came from, as reported in the result.
 FROM_SECRET, FROM_FILES, GENERATED = "secret", "files", "generated"

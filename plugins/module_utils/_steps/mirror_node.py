@@ -50,6 +50,7 @@ from ansible_collections.hiero.solo.plugins.module_utils._steps._common import (
     check_label,
     check_run_options,
     lease_fence,
+    record_failure,
     run_step,
     solo_home,
     use_cluster_ref_context,
@@ -100,6 +101,9 @@ from ansible_collections.hiero.solo.plugins.module_utils._steps._component impor
 )
 
 STEP = "mirror_node"
+# HieroModule.execute(run, on_failure): a failure before run_step is entered still reaches the run-state.
+on_failure = record_failure(STEP)
+
 PINGER_STEP = "pinger"
 KIND = "mirrorNodes"
 DEFAULT_VERSION = COMPONENTS["mirror_node"].default

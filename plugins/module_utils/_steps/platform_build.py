@@ -21,9 +21,17 @@ from ansible_collections.hiero.solo.plugins.module_utils._config import (
 from ansible_collections.hiero.solo.plugins.module_utils._download import fetch_platform_build
 from ansible_collections.hiero.solo.plugins.module_utils._errors import InputError
 from ansible_collections.hiero.solo.plugins.module_utils._local_config import solo_cache_dir
-from ansible_collections.hiero.solo.plugins.module_utils._steps._common import check_label, check_run_options, run_step
+from ansible_collections.hiero.solo.plugins.module_utils._steps._common import (
+    check_label,
+    check_run_options,
+    record_failure,
+    run_step,
+)
 
 STEP = "platform_download"
+# HieroModule.execute(run, on_failure): a failure before run_step is entered still reaches the run-state.
+on_failure = record_failure(STEP)
+
 
 PLATFORM_BUILD_ARG_SPEC: dict[str, dict[str, Any]] = {
     "state": {"type": "str", "default": "present", "choices": ["present"]},

@@ -43,6 +43,7 @@ from ansible_collections.hiero.solo.plugins.module_utils._steps._common import (
     check_label,
     check_run_options,
     diff_of,
+    record_failure,
     run_step,
     solo_home,
     use_cluster_ref_context,
@@ -75,6 +76,9 @@ PORT_FORWARD_ARG_SPEC: dict[str, dict[str, Any]] = {
 }
 
 STEP = "port_forward"
+# HieroModule.execute(run, on_failure): a failure before run_step is entered still reaches the run-state.
+on_failure = record_failure(STEP)
+
 STATE_SUBDIR = "port-forwards"
 SCRIPT_NAME = "hiero_solo_forwarder.py"
 FORWARDS_FILE = "forwards"

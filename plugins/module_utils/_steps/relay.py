@@ -32,6 +32,7 @@ from ansible_collections.hiero.solo.plugins.module_utils._pod import wait_pods
 from ansible_collections.hiero.solo.plugins.module_utils._steps._common import (
     check_label,
     check_run_options,
+    record_failure,
     run_step,
     solo_home,
     use_cluster_ref_context,
@@ -73,6 +74,9 @@ from ansible_collections.hiero.solo.plugins.module_utils._steps.mirror_node impo
 )
 
 STEP = "relay"
+# HieroModule.execute(run, on_failure): a failure before run_step is entered still reaches the run-state.
+on_failure = record_failure(STEP)
+
 KIND = "relayNodes"
 DEFAULT_VERSION = COMPONENTS["relay"].default
 RELEASE_PREFIX = "relay"
