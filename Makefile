@@ -28,10 +28,12 @@ unit: setup
 integration: setup
 	$(PYTEST) tests/integration -q -n 2 --dist loadfile
 
-# On failure the errors are printed again at the very end, where a CI log's tail shows them.
+# On failure the errors are printed again at the very end, where a CI log's tail shows them, and the scenario's
+# sandbox is stopped (molecule skips its destroy step when cleanup fails).
 molecule: setup
 	@set -o pipefail; log=$$(mktemp); \
 	if $(BIN)/molecule test -s default 2>&1 | tee "$$log"; then rm -f "$$log"; else \
+	  HIERO_SANDBOX_DIR=$(CURDIR)/.sandbox/molecule scripts/sandbox down >/dev/null 2>&1 || true; \
 	  echo "== molecule failed; its errors once more:"; \
 	  sed 's/\x1b\[[0-9;]*m//g' "$$log" | grep -E -A3 'fatal:|FAILED!|\[ERROR\]' | tail -n 60; \
 	  rm -f "$$log"; exit 1; fi
