@@ -13,7 +13,6 @@ import math
 import os
 import signal
 import subprocess
-import sys
 import threading
 import time
 import uuid
@@ -35,10 +34,8 @@ from ansible_collections.hiero.solo.plugins.module_utils._lease import (
     parse_time,
     step_lease,
 )
+from tests.integration._ansible import ansible_env, playbook_command
 
-ROOT = Path(__file__).resolve().parents[2]
-PLAYBOOKS = Path(__file__).resolve().parent / "playbooks"
-BIN = Path(sys.executable).parent
 # Seconds. Must exceed the time from the acquire task to the keeper's first renewal (about 3 s on a
 # loaded 2-core machine: task start-up, async_wrapper, importing kubernetes), or the Lease would go
 # unrenewed for longer than its duration in that window.
@@ -87,30 +84,9 @@ def start_play(sandbox, tmp_path: Path, playbook: str, **extra_vars) -> Play:
     """Start ansible-playbook the way a user on this machine would, on localhost with a local connection."""
     token = uuid.uuid4().hex
     work = tmp_path / token
-    work.mkdir()
-    result_file = work / "result.json"
-    extra_vars = {"result_file": str(result_file), "ansible_python_interpreter": sys.executable, **extra_vars}
-    env = dict(
-        os.environ,
-        ANSIBLE_COLLECTIONS_PATH=str(ROOT / "collections"),
-        K8S_AUTH_KUBECONFIG=str(sandbox.kubeconfig),
-        ANSIBLE_LOCAL_TEMP=str(work / "local"),
-        ANSIBLE_REMOTE_TEMP=str(work / "remote"),
-        ANSIBLE_ASYNC_DIR=str(work / "async"),
-        ANSIBLE_NOCOLOR="1",
-        ANSIBLE_RETRY_FILES_ENABLED="0",
-        HIERO_LEASE_TEST_TOKEN=token,  # lets the test find this run's processes, keeper included
-    )
-    argv = [
-        str(BIN / "ansible-playbook"),
-        "-i",
-        "localhost,",
-        "-c",
-        "local",
-        "-e",
-        json.dumps(extra_vars),
-        str(PLAYBOOKS / playbook),
-    ]
+    # HIERO_LEASE_TEST_TOKEN lets the test find this run's processes, keeper included.
+    env = ansible_env(sandbox.kubeconfig, work, HIERO_LEASE_TEST_TOKEN=token)
+    argv, env, result_file = playbook_command(sandbox.kubeconfig, work, playbook, extra_vars, env=env)
     output_file = work / "output.log"
     with output_file.open("w") as output:
         process = subprocess.Popen(argv, cwd=work, env=env, stdout=output, stderr=subprocess.STDOUT)
@@ -320,7 +296,7 @@ def check_sigkill(sandbox, api, tmp_path: Path, namespace: str, sampler: LeaseSa
     keeper_gone_after = time.monotonic() - killed_at
     assert keeper_processes(play.token) == []
     # The keeper's own report (its async job file, written as it ends) says when it stopped renewing.
-    (job_file,) = (play.result_file.parent / "async").iterdir()
+    (job_file,) = (play.result_file.parent / "ansible-async").iterdir()  # ANSIBLE_ASYNC_DIR of _ansible.ansible_env
     keeper: dict = {}
     while "controller_gone" not in keeper and time.monotonic() - killed_at < 10:  # async_wrapper writes it last
         time.sleep(0.05)
