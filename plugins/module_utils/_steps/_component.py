@@ -37,6 +37,7 @@ from ansible_collections.hiero.solo.plugins.module_utils._errors import HelmErro
 from ansible_collections.hiero.solo.plugins.module_utils._helm import ChartSource, chart_source_for, values_file
 from ansible_collections.hiero.solo.plugins.module_utils._steps._common import (
     lease_fence,
+    run_step,
     write_guard,
 )
 from ansible_collections.hiero.solo.plugins.module_utils._waiter import wait_for, watched
@@ -769,3 +770,20 @@ def step_result(
             "after_header": "changes",
         }
     return result
+
+
+def remove_step(
+    module: Any,
+    core: Any,
+    namespace: str,
+    step: str,
+    remove: Callable[[Any | None, list[str]], list[int]],
+    fact_name: str,
+) -> dict[str, Any]:
+    """``state: absent`` of a component step: ``remove(guard, actions)`` planned, then applied only when there is
+    something to remove; recorded as ``step`` in the run-state only while the namespace (which holds it) exists."""
+    run_namespace = namespace if namespace_exists(core, namespace) else None
+    with run_step(module, run_namespace, step) if run_namespace else contextlib.nullcontext():
+        ids, actions = plan_then_apply(module, namespace, remove, apply_unplanned=False)
+    fact = {"state": "absent", "namespace": namespace, "component_ids": list(ids)}
+    return step_result(module, fact_name, fact, actions)

@@ -20,8 +20,6 @@ Not reproduced: TLS through cert-manager (``--enable-explorer-tls``), load balan
 
 from __future__ import annotations
 
-import contextlib
-import copy
 from collections.abc import Mapping
 from typing import Any
 
@@ -65,6 +63,7 @@ from ansible_collections.hiero.solo.plugins.module_utils._steps._component impor
     plan_then_apply,
     record_deployed,
     remove_components,
+    remove_step,
     step_result,
     uninstall_release,
     wait_pods_gone,
@@ -361,14 +360,11 @@ def _remove(explorer: _Explorer, guard: Any | None, actions: list[str]) -> list[
 
 def absent(module: Any) -> dict[str, Any]:
     explorer = _Explorer(module, present=False)
-    actions: list[str] = []
-    run_namespace = explorer.namespace if namespace_exists(explorer.core, explorer.namespace) else None
-    with run_step(module, run_namespace, STEP) if run_namespace else contextlib.nullcontext():
-        ids, actions = plan_then_apply(
-            module, explorer.namespace, lambda g, a: _remove(explorer, g, a), apply_unplanned=False
-        )
-    fact = {"state": "absent", "namespace": explorer.namespace, "component_ids": copy.copy(ids)}
-    return step_result(module, "hiero_solo_explorer", fact, actions)
+
+    def remove(guard: Any | None, actions: list[str]) -> list[int]:
+        return _remove(explorer, guard, actions)
+
+    return remove_step(module, explorer.core, explorer.namespace, STEP, remove, "hiero_solo_explorer")
 
 
 def run(module: Any) -> dict[str, Any]:

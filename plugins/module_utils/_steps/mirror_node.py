@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import contextlib
 import datetime
 import hashlib
 import os
@@ -93,6 +92,7 @@ from ansible_collections.hiero.solo.plugins.module_utils._steps._component impor
     record_deployed,
     release_record,
     remove_components,
+    remove_step,
     secret_data,
     step_result,
     uninstall_release,
@@ -1468,14 +1468,11 @@ def _remove_mirror(mirror: _Mirror, guard: Any | None, actions: list[str]) -> li
 
 def absent(module: Any) -> dict[str, Any]:
     mirror = _Mirror(module, present=False)
-    actions: list[str] = []
-    run_namespace = mirror.namespace if namespace_exists(mirror.core, mirror.namespace) else None
-    with run_step(module, run_namespace, STEP) if run_namespace else contextlib.nullcontext():
-        ids, actions = plan_then_apply(
-            module, mirror.namespace, lambda g, a: _remove_mirror(mirror, g, a), apply_unplanned=False
-        )
-    fact = {"state": "absent", "namespace": mirror.namespace, "component_ids": ids}
-    return step_result(module, "hiero_solo_mirror_node", fact, actions)
+
+    def remove(guard: Any | None, actions: list[str]) -> list[int]:
+        return _remove_mirror(mirror, guard, actions)
+
+    return remove_step(module, mirror.core, mirror.namespace, STEP, remove, "hiero_solo_mirror_node")
 
 
 def run(module: Any) -> dict[str, Any]:

@@ -20,7 +20,6 @@ talks to node1 only (hazard H5). Here the relay is pointed at every consensus no
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 from collections.abc import Mapping, Sequence
@@ -65,6 +64,7 @@ from ansible_collections.hiero.solo.plugins.module_utils._steps._component impor
     plan_then_apply,
     record_deployed,
     remove_components,
+    remove_step,
     step_result,
     uninstall_release,
     wait_pods_gone,
@@ -379,14 +379,11 @@ def _remove(relay: _Relay, guard: Any | None, actions: list[str]) -> list[int]:
 
 def absent(module: Any) -> dict[str, Any]:
     relay = _Relay(module, present=False)
-    actions: list[str] = []
-    run_namespace = relay.namespace if namespace_exists(relay.core, relay.namespace) else None
-    with run_step(module, run_namespace, STEP) if run_namespace else contextlib.nullcontext():
-        ids, actions = plan_then_apply(
-            module, relay.namespace, lambda g, a: _remove(relay, g, a), apply_unplanned=False
-        )
-    fact = {"state": "absent", "namespace": relay.namespace, "component_ids": ids}
-    return step_result(module, "hiero_solo_relay", fact, actions)
+
+    def remove(guard: Any | None, actions: list[str]) -> list[int]:
+        return _remove(relay, guard, actions)
+
+    return remove_step(module, relay.core, relay.namespace, STEP, remove, "hiero_solo_relay")
 
 
 def run(module: Any) -> dict[str, Any]:
