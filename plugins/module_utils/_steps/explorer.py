@@ -20,6 +20,7 @@ Not reproduced: TLS through cert-manager (``--enable-explorer-tls``), load balan
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from typing import Any
 
@@ -360,11 +361,9 @@ def _remove(explorer: _Explorer, guard: Any | None, actions: list[str]) -> list[
 
 def absent(module: Any) -> dict[str, Any]:
     explorer = _Explorer(module, present=False)
-
-    def remove(guard: Any | None, actions: list[str]) -> list[int]:
-        return _remove(explorer, guard, actions)
-
-    return remove_step(module, explorer.core, explorer.namespace, STEP, remove, "hiero_solo_explorer")
+    return remove_step(
+        module, explorer.core, explorer.namespace, STEP, functools.partial(_remove, explorer), "hiero_solo_explorer"
+    )
 
 
 def run(module: Any) -> dict[str, Any]:

@@ -33,6 +33,7 @@ from __future__ import annotations
 import base64
 import binascii
 import datetime
+import functools
 import hashlib
 import os
 from collections.abc import Mapping, Sequence
@@ -1468,11 +1469,9 @@ def _remove_mirror(mirror: _Mirror, guard: Any | None, actions: list[str]) -> li
 
 def absent(module: Any) -> dict[str, Any]:
     mirror = _Mirror(module, present=False)
-
-    def remove(guard: Any | None, actions: list[str]) -> list[int]:
-        return _remove_mirror(mirror, guard, actions)
-
-    return remove_step(module, mirror.core, mirror.namespace, STEP, remove, "hiero_solo_mirror_node")
+    return remove_step(
+        module, mirror.core, mirror.namespace, STEP, functools.partial(_remove_mirror, mirror), "hiero_solo_mirror_node"
+    )
 
 
 def run(module: Any) -> dict[str, Any]:

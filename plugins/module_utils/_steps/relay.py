@@ -20,6 +20,7 @@ talks to node1 only (hazard H5). Here the relay is pointed at every consensus no
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 from collections.abc import Mapping, Sequence
@@ -379,11 +380,7 @@ def _remove(relay: _Relay, guard: Any | None, actions: list[str]) -> list[int]:
 
 def absent(module: Any) -> dict[str, Any]:
     relay = _Relay(module, present=False)
-
-    def remove(guard: Any | None, actions: list[str]) -> list[int]:
-        return _remove(relay, guard, actions)
-
-    return remove_step(module, relay.core, relay.namespace, STEP, remove, "hiero_solo_relay")
+    return remove_step(module, relay.core, relay.namespace, STEP, functools.partial(_remove, relay), "hiero_solo_relay")
 
 
 def run(module: Any) -> dict[str, Any]:
